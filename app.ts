@@ -1,0 +1,55 @@
+/**
+ * Composition root: configuration → external clients → SIP routes → drachtio connection → shutdown.
+ */
+import { loadConfig, ConfigError, Config } from './lib/config/config';
+import { createLogger, Logger } from './lib/ops/logger';
+import { Database } from './lib/db/database';
+import { createRedisClient } from './lib/store/redis-client';
+import { DrachtioConnection } from './lib/drachtio/connection';
+import { SipRouter } from './lib/drachtio/sip-router';
+import { createOptionsHandler } from './lib/options/options-handler';
+import { installShutdown, within } from './lib/ops/shutdown';
+
+function readConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const problem of err.problems) process.stderr.write(`sip-sidecar: configuration error: ${problem}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+function keepServingOnStrayErrors(logger: Logger): void {
+  // Every handler answers its own errors; anything reaching here is a bug to log, not a reason to drop
+  // every registration this process is serving.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+  process.on('uncaughtException', (err) => logger.fatal({ err }, 'uncaught exception'));
+}
+
+function main(): void {
+  const config = readConfigOrExit();
+  const logger = createLogger(config.logLevel);
+  keepServingOnStrayErrors(logger);
+
+  const db = new Database(config.mysql);
+  const redis = createRedisClient(config.redis, logger);
+  const drachtio = new DrachtioConnection(config.drachtio, logger);
+  const router = new SipRouter(drachtio.srf, logger);
+
+  router.on('options', createOptionsHandler());
+  drachtio.start();
+  logger.info({ drachtio: `${config.drachtio.host}:${config.drachtio.port}`, clusterId: config.clusterId },
+    'sip-sidecar started');
+
+  installShutdown(logger, [
+    { name: 'drain SIP requests', run: () => router.drain(2000) },
+    { name: 'disconnect drachtio', run: () => drachtio.stop() },
+    { name: 'close MySQL', run: () => within(db.close(), 1000) },
+    { name: 'close Redis', run: () => within(redis.quit(), 1000) },
+  ]);
+}
+
+main();

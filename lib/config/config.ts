@@ -1,0 +1,257 @@
+/**
+ * The service's whole configuration, read once from environment variables at start-up. Names and
+ * defaults are jambonz's (see README), so an existing deployment's environment works unchanged;
+ * variables of our own are marked as such in the README.
+ */
+import { EnvReader, Env } from './env-reader';
+import { parseCidr } from '../net/cidr';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface DrachtioConfig {
+  host: string;
+  port: number;
+  secret: string;
+  reconnectMaxDelayMs: number;
+}
+
+export interface MysqlPoolConfig {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  connectionLimit: number;
+}
+
+export interface MysqlConfig {
+  read: MysqlPoolConfig;
+  write?: MysqlPoolConfig;
+  ssl?: { rejectUnauthorized: boolean; caFile?: string; certFile?: string; keyFile?: string };
+  deadSbcSeconds: number;
+}
+
+export interface RedisConfig {
+  host?: string;
+  port: number;
+  sentinels?: { host: string; port: number }[];
+  sentinelMasterName?: string;
+  username?: string;
+  password?: string;
+  sentinelUsername?: string;
+  sentinelPassword?: string;
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  db: number;
+}
+
+export interface OptionsConfig {
+  expiresIntervalMs: number;
+  checkExpiresIntervalMs: number;
+  sendPingIntervalSec: number;
+  pingTtlSec: number;
+  responseRemove: number[];
+}
+
+export interface RegbotConfig {
+  defaultExpires: number;
+  minExpires: number;
+  failureRetryInterval: number;
+  failureThreshold: number;
+  responseRemove: number[];
+  userAgent?: string;
+  contactUseIp: boolean;
+  batchSize: number;
+  batchSleepMs: number;
+}
+
+export interface RegistrarConfig {
+  natExpires: number;
+  accountCacheTtlMs: number;
+  accountCacheMax: number;
+  hookTimeoutMs: number;
+}
+
+export interface Config {
+  nodeEnv?: string;
+  logLevel: LogLevel;
+  clusterId: string;
+  hosting: boolean;
+  networkCidrs: string[];
+  drachtio: DrachtioConfig;
+  mysql: MysqlConfig;
+  redis: RedisConfig;
+  timeSeriesHost?: string;
+  encryptionSecret?: string;
+  legacyCrypto: boolean;
+  httpUserAgent?: string;
+  sbcPublicAddressKeepAliveMs: number;
+  socketPath: string;
+  registrar: RegistrarConfig;
+  options: OptionsConfig;
+  regbot: RegbotConfig;
+}
+
+/** Thrown with every problem found; app.ts prints one line per problem and exits 1. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.join('\n')}`);
+  }
+}
+
+const DEFAULT_NETWORK_CIDR = '192.168.0.0/24,172.16.0.0/16,10.0.0.0/8';
+const PORT_MAX = 65535;
+
+export function loadConfig(env: Env = process.env): Config {
+  const reader = new EnvReader(env);
+  const config: Config = {
+    nodeEnv: reader.optionalString('NODE_ENV'),
+    logLevel: reader.oneOf('JAMBONES_LOGLEVEL', 'info', LOG_LEVELS),
+    clusterId: reader.string('JAMBONES_CLUSTER_ID', 'default'),
+    hosting: reader.flag('JAMBONES_HOSTING'),
+    networkCidrs: readCidrs(reader),
+    drachtio: readDrachtio(reader),
+    mysql: readMysql(reader),
+    redis: readRedis(reader),
+    timeSeriesHost: reader.optionalString('JAMBONES_TIME_SERIES_HOST'),
+    encryptionSecret: reader.optionalString('ENCRYPTION_SECRET') ?? reader.optionalString('JWT_SECRET'),
+    legacyCrypto: reader.flag('LEGACY_CRYPTO'),
+    httpUserAgent: reader.optionalString('JAMBONES_HTTP_USER_AGENT_HEADER'),
+    sbcPublicAddressKeepAliveMs: reader.int('SBC_PUBLIC_ADDRESS_KEEP_ALIVE_IN_MILISECOND', 900000, 1000),
+    socketPath: reader.string('SBC_SOCKET_PATH', '/tmp/sbc-sip-sidecar.sock'),
+    registrar: readRegistrar(reader),
+    options: readOptions(reader),
+    regbot: readRegbot(reader),
+  };
+  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
+  return config;
+}
+
+function readCidrs(reader: EnvReader): string[] {
+  const cidrs = reader.list('JAMBONES_NETWORK_CIDR', DEFAULT_NETWORK_CIDR.split(','));
+  if (cidrs.some((cidr) => parseCidr(cidr) === undefined)) {
+    reader.problem('JAMBONES_NETWORK_CIDR must be a comma-separated list of CIDRs such as 10.0.0.0/8,fd00::/8');
+  }
+  return cidrs;
+}
+
+function readDrachtio(reader: EnvReader): DrachtioConfig {
+  return {
+    host: reader.requiredString('DRACHTIO_HOST', 'host name or IP of the drachtio-server admin port'),
+    port: reader.requiredInt('DRACHTIO_PORT', 1, PORT_MAX),
+    secret: reader.requiredString('DRACHTIO_SECRET', 'the shared secret of the drachtio-server admin port'),
+    reconnectMaxDelayMs: reader.int('DRACHTIO_RECONNECT_MAX_DELAY_MS', 5000, 100, 300000),
+  };
+}
+
+function readMysql(reader: EnvReader): MysqlConfig {
+  const connectionLimit = reader.int('JAMBONES_MYSQL_CONNECTION_LIMIT', 10, 1, 1000);
+  const read: MysqlPoolConfig = {
+    host: reader.requiredString('JAMBONES_MYSQL_HOST', 'MySQL host name or IP'),
+    port: reader.int('JAMBONES_MYSQL_PORT', 3306, 1, PORT_MAX),
+    user: reader.requiredString('JAMBONES_MYSQL_USER', 'MySQL user name'),
+    password: reader.requiredAllowEmpty('JAMBONES_MYSQL_PASSWORD', 'MySQL password'),
+    database: reader.requiredString('JAMBONES_MYSQL_DATABASE', 'MySQL database name (usually jambones)'),
+    connectionLimit,
+  };
+  const writeNames = ['HOST', 'USER', 'PASSWORD', 'DATABASE'].map((part) => `JAMBONES_MYSQL_WRITE_${part}`);
+  const write: MysqlPoolConfig | undefined = writeNames.every((name) => reader.raw(name, true) !== undefined)
+    ? {
+        host: reader.string('JAMBONES_MYSQL_WRITE_HOST', ''),
+        port: reader.int('JAMBONES_MYSQL_WRITE_PORT', 3306, 1, PORT_MAX),
+        user: reader.string('JAMBONES_MYSQL_WRITE_USER', ''),
+        password: reader.raw('JAMBONES_MYSQL_WRITE_PASSWORD', true) ?? '',
+        database: reader.string('JAMBONES_MYSQL_WRITE_DATABASE', ''),
+        connectionLimit: reader.int('JAMBONES_MYSQL_WRITE_CONNECTION_LIMIT', connectionLimit, 1, 1000),
+      }
+    : undefined;
+  const sslFiles = {
+    caFile: reader.optionalString('JAMBONES_MYSQL_SSL_CA_FILE'),
+    certFile: reader.optionalString('JAMBONES_MYSQL_SSL_CERT_FILE'),
+    keyFile: reader.optionalString('JAMBONES_MYSQL_SSL_KEY_FILE'),
+  };
+  const rejectSetting = reader.optionalString('JAMBONES_MYSQL_REJECT_UNAUTHORIZED');
+  const useSsl = rejectSetting !== undefined || Object.values(sslFiles).some((file) => file !== undefined);
+  return {
+    read,
+    write,
+    ssl: useSsl ? { rejectUnauthorized: rejectSetting !== '0', ...sslFiles } : undefined,
+    deadSbcSeconds: reader.int('DEAD_SBC_IN_SECOND', 3600, 1),
+  };
+}
+
+function readRedis(reader: EnvReader): RedisConfig {
+  const sentinelList = reader.list('JAMBONES_REDIS_SENTINELS');
+  const sentinels = sentinelList.length > 0 ? parseSentinels(reader, sentinelList) : undefined;
+  const host = reader.optionalString('JAMBONES_REDIS_HOST');
+  const sentinelMasterName = reader.optionalString('JAMBONES_REDIS_SENTINEL_MASTER_NAME');
+  if (!sentinels && !host) {
+    reader.problem('JAMBONES_REDIS_HOST is required (or JAMBONES_REDIS_SENTINELS with JAMBONES_REDIS_SENTINEL_MASTER_NAME)');
+  }
+  if (sentinels && !sentinelMasterName) {
+    reader.problem('JAMBONES_REDIS_SENTINEL_MASTER_NAME is required when JAMBONES_REDIS_SENTINELS is set');
+  }
+  const tlsOn = reader.flag('ENABLE_JAMBONES_REDIS_TLS');
+  return {
+    host,
+    port: reader.int('JAMBONES_REDIS_PORT', 6379, 1, PORT_MAX),
+    sentinels,
+    sentinelMasterName,
+    username: reader.optionalString('JAMBONES_REDIS_USERNAME'),
+    password: reader.optionalString('JAMBONES_REDIS_PASSWORD'),
+    sentinelUsername: reader.optionalString('JAMBONES_REDIS_SENTINEL_USERNAME'),
+    sentinelPassword: reader.optionalString('JAMBONES_REDIS_SENTINEL_PASSWORD'),
+    tls: tlsOn
+      ? {
+          caFile: reader.optionalString('JAMBONES_REDIS_TLS_CA_FILE'),
+          certFile: reader.optionalString('JAMBONES_REDIS_TLS_CERT_FILE'),
+          keyFile: reader.optionalString('JAMBONES_REDIS_TLS_KEY_FILE'),
+        }
+      : undefined,
+    db: reader.int('JAMBONES_REDIS_DB', 0, 0, 15),
+  };
+}
+
+function parseSentinels(reader: EnvReader, entries: string[]): { host: string; port: number }[] {
+  return entries.map((entry) => {
+    const match = /^([^:]+)(?::(\d{1,5}))?$/.exec(entry);
+    if (!match || (match[2] !== undefined && Number(match[2]) > PORT_MAX)) {
+      reader.problem('JAMBONES_REDIS_SENTINELS must be a comma-separated list of host[:port] (port defaults to 26379)');
+      return { host: entry, port: 26379 };
+    }
+    return { host: match[1], port: match[2] ? Number(match[2]) : 26379 };
+  });
+}
+
+function readRegistrar(reader: EnvReader): RegistrarConfig {
+  return {
+    natExpires: reader.int('REGISTRAR_NAT_EXPIRES', 30, 1, 86400),
+    accountCacheTtlMs: reader.int('REGISTRAR_ACCOUNT_CACHE_TTL_MS', 5000, 0, 3_600_000),
+    accountCacheMax: reader.int('REGISTRAR_ACCOUNT_CACHE_MAX', 10000, 1),
+    hookTimeoutMs: reader.int('REGISTRATION_HOOK_TIMEOUT_MS', 5000, 100, 60000),
+  };
+}
+
+function readOptions(reader: EnvReader): OptionsConfig {
+  return {
+    expiresIntervalMs: reader.int('EXPIRES_INTERVAL', 60000, 100),
+    checkExpiresIntervalMs: reader.int('CHECK_EXPIRES_INTERVAL', 20000, 100),
+    sendPingIntervalSec: reader.int('SEND_OPTIONS_PING_INTERVAL', 60, 1),
+    pingTtlSec: reader.int('OPTIONS_PING_TTL', 300, 1),
+    responseRemove: reader.statusCodes('OPTIONS_RESPONSE_REMOVE'),
+  };
+}
+
+function readRegbot(reader: EnvReader): RegbotConfig {
+  return {
+    defaultExpires: reader.int('JAMBONES_REGBOT_DEFAULT_EXPIRES_INTERVAL', 3600, 1),
+    minExpires: reader.int('JAMBONES_REGBOT_MIN_EXPIRES_INTERVAL', 30, 1),
+    failureRetryInterval: reader.int('JAMBONES_REGBOT_FAILURE_RETRY_INTERVAL', 300, 1),
+    failureThreshold: reader.int('JAMBONES_REGBOT_REGISTER_FAILURE_THRESHOLD', 3, 1),
+    responseRemove: reader.statusCodes('REGISTER_RESPONSE_REMOVE'),
+    userAgent: reader.optionalString('JAMBONES_REGBOT_USER_AGENT'),
+    contactUseIp: reader.isSet('JAMBONES_REGBOT_CONTACT_USE_IP'),
+    batchSize: reader.int('JAMBONES_REGBOT_BATCH_SIZE', 10, 1),
+    batchSleepMs: reader.int('JAMBONES_REGBOT_BATCH_SLEEP_MS', 250, 0),
+  };
+}

@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import mysql, { Pool, PoolOptions, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
+import type { MysqlConfig, MysqlPoolConfig } from '../config/config';
+
+/**
+ * The MySQL pools. Reads go to the read pool; every INSERT/UPDATE/DELETE goes to the writer pool when
+ * one is configured (JAMBONES_MYSQL_WRITE_*), as jambonz does for read replicas.
+ */
+export class Database {
+  private readonly readPool: Pool;
+  private readonly writePool: Pool;
+
+  constructor(config: MysqlConfig) {
+    this.readPool = mysql.createPool(poolOptions(config.read, config));
+    this.writePool = config.write ? mysql.createPool(poolOptions(config.write, config)) : this.readPool;
+  }
+
+  async select<T extends RowDataPacket>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const [rows] = await this.readPool.query<T[]>(sql, params);
+    return rows;
+  }
+
+  async write(sql: string, params: unknown[] = []): Promise<ResultSetHeader> {
+    const [result] = await this.writePool.query<ResultSetHeader>(sql, params);
+    return result;
+  }
+
+  /** Used by readiness checks: one round trip on each pool. */
+  async ping(): Promise<void> {
+    await this.readPool.query('SELECT 1');
+    if (this.writePool !== this.readPool) await this.writePool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.readPool.end();
+    if (this.writePool !== this.readPool) await this.writePool.end();
+  }
+}
+
+function poolOptions(pool: MysqlPoolConfig, config: MysqlConfig): PoolOptions {
+  return {
+    host: pool.host,
+    port: pool.port,
+    user: pool.user,
+    password: pool.password,
+    database: pool.database,
+    connectionLimit: pool.connectionLimit,
+    waitForConnections: true,
+    enableKeepAlive: true,
+    // A short connect timeout keeps a REGISTER from hanging for the default 10 s when MySQL is gone.
+    connectTimeout: 3000,
+    ssl: config.ssl
+      ? {
+          rejectUnauthorized: config.ssl.rejectUnauthorized,
+          ca: readOptionalFile(config.ssl.caFile),
+          cert: readOptionalFile(config.ssl.certFile),
+          key: readOptionalFile(config.ssl.keyFile),
+        }
+      : undefined,
+  };
+}
+
+function readOptionalFile(path: string | undefined): string | undefined {
+  return path ? fs.readFileSync(path, 'utf8') : undefined;
+}

@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import Redis, { RedisOptions } from 'ioredis';
+import type { RedisConfig } from '../config/config';
+import type { Logger } from '../ops/logger';
+
+/**
+ * Builds the ioredis client, standalone or through sentinels, with the jambonz variables. ioredis
+ * reconnects by itself; we only cap the delay and log state changes (never the credentials).
+ */
+export function createRedisClient(config: RedisConfig, logger: Logger): Redis {
+  const common: RedisOptions = {
+    username: config.username,
+    password: config.password,
+    db: config.db,
+    tls: config.tls
+      ? {
+          ca: readOptionalFile(config.tls.caFile),
+          cert: readOptionalFile(config.tls.certFile),
+          key: readOptionalFile(config.tls.keyFile),
+        }
+      : undefined,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 3000),
+    // Fail commands fast while Redis is away instead of queueing them behind a SIP transaction.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    connectTimeout: 3000,
+  };
+  const client = config.sentinels
+    ? new Redis({
+        ...common,
+        sentinels: config.sentinels,
+        name: config.sentinelMasterName,
+        sentinelUsername: config.sentinelUsername,
+        sentinelPassword: config.sentinelPassword,
+      })
+    : new Redis({ ...common, host: config.host, port: config.port });
+  let lastError = '';
+  client.on('ready', () => {
+    lastError = '';
+    logger.info('redis ready');
+  });
+  client.on('error', (err: Error) => {
+    // ioredis emits the same error on every retry; log each distinct one once per outage.
+    if (err.message !== lastError) logger.error({ err: err.message }, 'redis error');
+    lastError = err.message;
+  });
+  client.on('end', () => logger.info('redis connection closed'));
+  return client;
+}
+
+function readOptionalFile(path: string | undefined): string | undefined {
+  return path ? fs.readFileSync(path, 'utf8') : undefined;
+}

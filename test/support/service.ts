@@ -1,0 +1,119 @@
+/**
+ * Runs the built service (dist/app.js) as a child process, exactly as `npm start` does, and lets tests
+ * wait for its log lines and its exit.
+ */
+import { spawn, ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { testDbEnv } from './test-db';
+import { testRedisEnv } from './test-redis';
+
+export interface ServiceLogLine {
+  level?: number;
+  msg?: string;
+  [key: string]: unknown;
+}
+
+export interface RunningService {
+  proc: ChildProcess;
+  /** Every stdout line parsed as JSON (non-JSON lines are kept as `{ msg: line }`). */
+  logs: ServiceLogLine[];
+  stdout(): string;
+  stderr(): string;
+  waitForLog(match: (line: ServiceLogLine) => boolean, timeoutMs?: number, fromIndex?: number): Promise<ServiceLogLine>;
+  /** Sends `signal` and resolves with the exit code (or the signal name) and how long it took. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const APP = path.resolve(__dirname, '..', '..', 'app.js');
+
+/** The environment a test service needs: test MySQL and Redis, the given drachtio stand-in. */
+export function baseServiceEnv(drachtio: { port: number; secret: string }): Record<string, string> {
+  return {
+    DRACHTIO_HOST: '127.0.0.1',
+    DRACHTIO_PORT: String(drachtio.port),
+    DRACHTIO_SECRET: drachtio.secret,
+    DRACHTIO_RECONNECT_MAX_DELAY_MS: '500',
+    JAMBONES_LOGLEVEL: 'debug',
+    ...testDbEnv(),
+    ...testRedisEnv(),
+  };
+}
+
+export function startService(env: Record<string, string>, opts: { inheritEnv?: boolean } = {}): RunningService {
+  const childEnv: NodeJS.ProcessEnv = opts.inheritEnv === false ? { PATH: process.env.PATH } : { ...process.env };
+  for (const key of Object.keys(childEnv)) {
+    if (/^(JAMBONES_|DRACHTIO_|ENCRYPTION_SECRET|JWT_SECRET)/.test(key)) delete childEnv[key];
+  }
+  Object.assign(childEnv, env);
+  const proc = spawn(process.execPath, [APP], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: ServiceLogLine[] = [];
+  const waiters = new Set<() => void>();
+  let out = '';
+  let err = '';
+  let partial = '';
+  proc.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    partial += chunk.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines.filter((l) => l.trim().length > 0)) logs.push(parseLine(line));
+    for (const wake of waiters) wake();
+  });
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.on('exit', (code, signal) => {
+      for (const wake of waiters) wake();
+      resolve({ code, signal });
+    });
+  });
+
+  const waitForLog: RunningService['waitForLog'] = (match, timeoutMs = 10000, fromIndex = 0) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const found = logs.slice(fromIndex).find(match);
+        if (found) {
+          cleanup();
+          resolve(found);
+        } else if (proc.exitCode !== null) {
+          cleanup();
+          reject(new Error(`service exited (${proc.exitCode}) before the expected log line; stderr: ${err}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for a log line; last lines:\n${out.slice(-3000)}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
+
+  const stop: RunningService['stop'] = async (signal = 'SIGTERM') => {
+    const started = Date.now();
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    const killer = setTimeout(() => proc.kill('SIGKILL'), 10000);
+    const result = await exited;
+    clearTimeout(killer);
+    return { ...result, ms: Date.now() - started };
+  };
+
+  return { proc, logs, stdout: () => out, stderr: () => err, waitForLog, stop, exited };
+}
+
+function parseLine(line: string): ServiceLogLine {
+  try {
+    const parsed: unknown = JSON.parse(line);
+    if (parsed && typeof parsed === 'object') return parsed as ServiceLogLine;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { msg: line };
+}
+
+export const connectedToDrachtio = (line: ServiceLogLine): boolean => line.msg === 'connected to drachtio-server';
