@@ -9,6 +9,15 @@ import { DrachtioConnection } from './lib/drachtio/connection';
 import { SipRouter } from './lib/drachtio/sip-router';
 import { createOptionsHandler } from './lib/options/options-handler';
 import { installShutdown, within } from './lib/ops/shutdown';
+import { LogAlerter } from './lib/ops/alerts';
+import { CidrSet } from './lib/net/cidr';
+import { privateSipAddress } from './lib/sip/hostports';
+import { RegistrationStore } from './lib/store/registration-store';
+import { RegistrationHookClient } from './lib/hook/registration-hook-client';
+import { AccountDirectory } from './lib/registrar/account-directory';
+import { DeviceLimitCheck } from './lib/registrar/device-limit-check';
+import { Authenticator } from './lib/registrar/authenticator';
+import { createRegisterHandler, SbcIdentity } from './lib/registrar/register-handler';
 
 function readConfigOrExit(): Config {
   try {
@@ -39,7 +48,30 @@ function main(): void {
   const drachtio = new DrachtioConnection(config.drachtio, logger);
   const router = new SipRouter(drachtio.srf, logger);
 
+  const alerter = new LogAlerter(logger);
+  const store = new RegistrationStore(redis);
+  const network = new CidrSet(config.networkCidrs);
+  let sbcIdentity: SbcIdentity = {};
+  drachtio.on('connect', () => {
+    const info = drachtio.serverInfo;
+    sbcIdentity = { sbcAddress: info?.hostport, privateSbcAddress: privateSipAddress(info?.localHostports, network) };
+  });
+  if (!config.encryptionSecret) {
+    logger.warn('neither ENCRYPTION_SECRET nor JWT_SECRET is set: accounts without a registration hook cannot authenticate');
+  }
+
   router.on('options', createOptionsHandler());
+  router.on('register', createRegisterHandler({
+    hosting: config.hosting,
+    natExpires: config.registrar.natExpires,
+    accounts: new AccountDirectory(db, config.registrar.accountCacheTtlMs, config.registrar.accountCacheMax),
+    store,
+    authenticator: new Authenticator(db,
+      new RegistrationHookClient({ timeoutMs: config.registrar.hookTimeoutMs, userAgent: config.httpUserAgent }),
+      alerter, { encryptionSecret: config.encryptionSecret, legacyCrypto: config.legacyCrypto }),
+    deviceLimits: new DeviceLimitCheck(db, store, alerter),
+    sbcIdentity: () => sbcIdentity,
+  }));
   drachtio.start();
   logger.info({ drachtio: `${config.drachtio.host}:${config.drachtio.port}`, clusterId: config.clusterId },
     'sip-sidecar started');
@@ -48,6 +80,7 @@ function main(): void {
     { name: 'drain SIP requests', run: () => router.drain(2000) },
     { name: 'disconnect drachtio', run: () => drachtio.stop() },
     { name: 'close MySQL', run: () => within(db.close(), 1000) },
+    { name: 'flush alerts', run: () => within(alerter.flush(), 500) },
     { name: 'close Redis', run: () => within(redis.quit(), 1000) },
   ]);
 }

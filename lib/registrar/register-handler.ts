@@ -1,0 +1,200 @@
+import crypto from 'node:crypto';
+import type { SipHandler, SrfRequest, SrfResponse, RequestContext } from '../drachtio/sip-router';
+import { safeSend } from '../drachtio/sip-router';
+import type { Account } from '../db/accounts';
+import type { RegistrationStore, RegistrationRecord } from '../store/registration-store';
+import { buildChallenge, parseAuthorization } from '../sip/digest';
+import { rewriteFirstExpires } from '../sip/contact';
+import type { Logger } from '../ops/logger';
+import type { AccountDirectory } from './account-directory';
+import type { DeviceLimitCheck } from './device-limit-check';
+import type { Authenticator } from './authenticator';
+import { parseRegister } from './register-request';
+import type { RegisterRequest } from './register-request.types';
+import { Grant, grantedExpires } from './grant';
+import { advertisedExpires } from './nat';
+
+export interface SbcIdentity {
+  sbcAddress?: string;
+  privateSbcAddress?: string;
+}
+
+export interface RegistrarDeps {
+  hosting: boolean;
+  natExpires: number;
+  accounts: AccountDirectory;
+  store: RegistrationStore;
+  authenticator: Authenticator;
+  deviceLimits: DeviceLimitCheck;
+  sbcIdentity: () => SbcIdentity;
+  now?: () => number;
+}
+
+interface Answer {
+  status: number;
+  /** A reason phrase other than the default one (jambonz's `503 Max Devices Registered`). */
+  reason?: string;
+  headers?: Record<string, string>;
+  /** Granted expires told to the device, for the outcome log line. */
+  expires?: number;
+}
+
+/**
+ * Inbound REGISTER, in the order jambonz checks things: request sanity, the refresh fast path, the
+ * account, hosted-mode limits, the digest challenge, authentication, then the binding. Each step
+ * either answers or hands over to the next; every answer is logged once with its outcome.
+ */
+export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
+  const now = deps.now ?? Date.now;
+
+  return async (req: SrfRequest, res: SrfResponse, ctx: RequestContext) => {
+    const parsed = parseRegister(req);
+    if (!parsed.ok) {
+      send(res, ctx, parsed.reason ? reject(parsed.status, parsed.reason) : { status: parsed.status }, undefined);
+      return;
+    }
+    const request = parsed.request;
+    const answer = await decide(request, req, ctx.logger);
+    send(res, ctx, answer, request);
+  };
+
+  async function decide(request: RegisterRequest, req: SrfRequest, logger: Logger): Promise<Answer> {
+    if (request.type === 'register') {
+      const fast = await tryFastRefresh(request, logger);
+      if (fast) return fast;
+    }
+    let account: Account | undefined;
+    try {
+      account = await deps.accounts.findBySipRealm(request.realm);
+    } catch (err) {
+      logger.error({ err: (err as Error).message, realm: request.realm }, 'account lookup failed');
+      return { status: 503, headers: { 'Retry-After': '30' } };
+    }
+    if (account && !account.isActive) return reject(403, 'Account has been deactivated');
+    if (!account) return deps.hosting ? { status: 403 } : reject(403, 'Unknown or invalid realm');
+    if (deps.hosting && request.type === 'register') {
+      const limit = await deps.deviceLimits.check(account, request.aor, request.realm);
+      if (!limit.allowed) return { status: 503, reason: 'Max Devices Registered' };
+    }
+    if (!request.authorization) return challenge(request);
+    const credentials = parseAuthorization(request.authorization);
+    if (!credentials.ok) return reject(400, 'Malformed Authorization header');
+    const decision = await deps.authenticator.authenticate(account, request, credentials.value, req.headers, logger);
+    if (decision.kind === 'refused') return { status: 403, headers: { ...decision.headers, 'X-Reason': decision.reason } };
+    if (decision.kind === 'failed') return decision.reason ? reject(decision.status, decision.reason) : { status: decision.status };
+    return request.type === 'unregister' ? unregister(request) : register(request, decision.grant);
+  }
+
+  /**
+   * A device refreshing from the same address and Call-ID, well before its binding expires, was
+   * authenticated moments ago: answer from the stored binding and extend it, without a challenge.
+   */
+  async function tryFastRefresh(request: RegisterRequest, logger: Logger): Promise<Answer | undefined> {
+    let record: RegistrationRecord | undefined;
+    try {
+      record = await deps.store.get(request.aor);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'registration lookup failed; authenticating fully');
+      return undefined;
+    }
+    if (!record || !isSameFlow(record, request)) return undefined;
+    if (record.expiryTime - now() <= deps.natExpires * 1000) return undefined;
+    const account = await deps.accounts.findBySipRealm(request.realm).catch(() => undefined);
+    if (!account?.isActive) return undefined;
+    const granted = Math.min(record.grantedExpires ?? request.expires, request.expires);
+    await deps.store.save(request.aor, request.realm, { ...record, expiryTime: now() + granted * 1000 }, granted);
+    return ok(request, advertisedExpires(request, granted, deps.natExpires));
+  }
+
+  function isSameFlow(record: RegistrationRecord, request: RegisterRequest): boolean {
+    return record.proxy === proxyOf(request)
+      && record.callId === request.callId
+      && record.contact === request.contactUri;
+  }
+
+  async function register(request: RegisterRequest, grant: Grant): Promise<Answer> {
+    const granted = grantedExpires(grant, request.expires);
+    const record = buildRecord(request, grant, granted);
+    await deps.store.save(request.aor, request.realm, record, granted);
+    return ok(request, advertisedExpires(request, granted, deps.natExpires));
+  }
+
+  async function unregister(request: RegisterRequest): Promise<Answer> {
+    await deps.store.remove(request.aor, request.realm);
+    return { status: 200, headers: { Contact: request.contactHeader, Expires: '0' }, expires: 0 };
+  }
+
+  function buildRecord(request: RegisterRequest, grant: Grant, granted: number): RegistrationRecord {
+    const { sbcAddress, privateSbcAddress } = deps.sbcIdentity();
+    return dropUndefined({
+      contact: request.contactUri,
+      sbcAddress,
+      privateSbcAddress,
+      protocol: request.transport,
+      proxy: proxyOf(request),
+      callHook: grant.callHook,
+      callStatusHook: grant.callStatusHook,
+      allow_direct_app_calling: grant.allowDirectAppCalling,
+      allow_direct_queue_calling: grant.allowDirectQueueCalling,
+      allow_direct_user_calling: grant.allowDirectUserCalling,
+      expiryTime: now() + granted * 1000,
+      callId: request.callId,
+      receivedOn: request.receivedOn,
+      grantedExpires: granted,
+    });
+  }
+
+  function challenge(request: RegisterRequest): Answer {
+    const nonce = crypto.randomBytes(16).toString('hex');
+    return {
+      status: 401,
+      headers: { 'WWW-Authenticate': buildChallenge({ realm: request.realm, nonce, algorithm: 'MD5', qop: 'auth' }) },
+    };
+  }
+}
+
+function ok(request: RegisterRequest, expires: number): Answer {
+  return {
+    status: 200,
+    headers: { Contact: rewriteFirstExpires(request.contactHeader, expires), Expires: String(expires) },
+    expires,
+  };
+}
+
+function reject(status: number, xReason: string): Answer {
+  return { status, headers: { 'X-Reason': xReason } };
+}
+
+function proxyOf(request: RegisterRequest): string {
+  const host = request.sourceAddress.includes(':') ? `[${request.sourceAddress}]` : request.sourceAddress;
+  return `sip:${host}:${request.sourcePort}`;
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function send(res: SrfResponse, ctx: RequestContext, answer: Answer, request: RegisterRequest | undefined): void {
+  const opts = { headers: answer.headers ?? {} };
+  if (answer.reason) {
+    safeSendWithReason(res, answer.status, answer.reason, opts, ctx.logger);
+  } else {
+    safeSend(res, answer.status, ctx.logger, opts);
+  }
+  ctx.logger.info({
+    aor: request?.aor,
+    source: request ? `${request.sourceAddress}:${request.sourcePort}` : undefined,
+    transport: request?.transport,
+    status: answer.status,
+    expires: answer.expires,
+    latencyMs: Date.now() - ctx.receivedAt,
+  }, 'register outcome');
+}
+
+function safeSendWithReason(res: SrfResponse, status: number, reason: string, opts: object, logger: Logger): void {
+  try {
+    res.send(status, reason, opts);
+  } catch (err) {
+    logger.error({ err, status }, 'could not send SIP response');
+  }
+}

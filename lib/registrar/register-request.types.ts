@@ -1,0 +1,28 @@
+import type { SipProtocol } from '../sip/hostports';
+
+/** A REGISTER that passed the reference's pre-checks, reduced to what the registrar decides on. */
+export interface RegisterRequest {
+  /** `user@host` of the To URI: the key of the binding. */
+  aor: string;
+  /** Host of the To URI: the account lookup key and the digest realm. */
+  realm: string;
+  /** Contact header text exactly as received, echoed in the 200. */
+  contactHeader: string;
+  /** First Contact URI exactly as sent (stored as `contact`). Empty for `Contact: *`. */
+  contactUri: string;
+  contactHost?: string;
+  contactPort?: number;
+  /** The expiry the device asked for (first Contact's expires param, else the Expires header). */
+  expires: number;
+  type: 'register' | 'unregister';
+  transport?: SipProtocol;
+  sourceAddress: string;
+  sourcePort: number;
+  receivedOn?: string;
+  callId: string;
+  authorization?: string;
+}
+
+export type ParsedRegister =
+  | { ok: true; request: RegisterRequest }
+  | { ok: false; status: number; reason?: string };

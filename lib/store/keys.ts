@@ -1,0 +1,21 @@
+/**
+ * Every Redis key the service reads or writes, built in one place. The names are the ones the rest of
+ * a jambonz cluster reads (sbc-outbound, feature-server, api-server), so none may change; keys marked
+ * "ours" are additions no other component reads.
+ */
+export const keys = {
+  /** Legacy registration record (JSON string), TTL = granted expires. Not cluster-prefixed. */
+  user: (aor: string): string => `user:${aor}`,
+  /** Global zset of `user:<aor>` members scored by expiry (ms). Not cluster-prefixed. */
+  activeUsers: 'active-user',
+  /** Ours: the same members per realm, so a device count is one ZCARD instead of a scan of every realm. */
+  activeUsersOfRealm: (realm: string): string => `active-user:${realm.toLowerCase()}`,
+
+  regbotToken: (cluster: string): string => `${cluster}:regbot-token`,
+  activeFeatureServers: (cluster: string): string => `${cluster}:active-fs`,
+  featureServerServiceUrls: (cluster: string): string => `${cluster}:fs-service-url`,
+  activeRtpServers: (cluster: string): string => `${cluster}:active-rtp`,
+  drainedFeatureServers: (cluster: string): string => `${cluster}:drained-fs`,
+  blacklistedGateway: (sipGatewaySid: string): string => `blacklist-sip-gateway:${sipGatewaySid}`,
+  ephemeralGatewayIp: (ip: string): string => `eph-gw-ip:${ip}`,
+};
