@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mysql, { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 
-export const TEST_DB_NAME = 'jambones_test';
+/** `jambones_test` unless MYSQL_TEST_DATABASE names another (so two runs on one machine do not collide). */
+export const TEST_DB_NAME = process.env.MYSQL_TEST_DATABASE || 'jambones_test';
 
 export interface TestDbSettings {
   host: string;
