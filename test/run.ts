@@ -48,6 +48,8 @@ test('set-up: create the jambones_test database', async (t) => {
   await createTestDatabase();
   t.pass('jambones_test created from db/schema.sql');
 });
+// Test files register their tests when loaded, in path order; a dynamic import would reorder them.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 for (const file of files) require(file);
 test('tear-down: drop the jambones_test database', async (t) => {
   await dropTestDatabase();
