@@ -18,6 +18,7 @@ import { AccountDirectory } from './lib/registrar/account-directory';
 import { DeviceLimitCheck } from './lib/registrar/device-limit-check';
 import { Authenticator } from './lib/registrar/authenticator';
 import { createRegisterHandler, SbcIdentity } from './lib/registrar/register-handler';
+import { startExpiredBindingPruner } from './lib/registrar/expired-binding-pruner';
 
 function readConfigOrExit(): Config {
   try {
@@ -72,12 +73,14 @@ function main(): void {
     deviceLimits: new DeviceLimitCheck(db, store, alerter),
     sbcIdentity: () => sbcIdentity,
   }));
+  const pruner = startExpiredBindingPruner(store, logger);
   drachtio.start();
   logger.info({ drachtio: `${config.drachtio.host}:${config.drachtio.port}`, clusterId: config.clusterId },
     'sip-sidecar started');
 
   installShutdown(logger, [
     { name: 'drain SIP requests', run: () => router.drain(2000) },
+    { name: 'stop background jobs', run: () => pruner.stop() },
     { name: 'disconnect drachtio', run: () => drachtio.stop() },
     { name: 'close MySQL', run: () => within(db.close(), 1000) },
     { name: 'flush alerts', run: () => within(alerter.flush(), 500) },
