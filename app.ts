@@ -13,11 +13,8 @@ import { LogAlerter } from './lib/ops/alerts';
 import { CidrSet } from './lib/net/cidr';
 import { privateSipAddress } from './lib/sip/hostports';
 import { RegistrationStore } from './lib/store/registration-store';
-import { RegistrationHookClient } from './lib/hook/registration-hook-client';
-import { AccountDirectory } from './lib/registrar/account-directory';
-import { DeviceLimitCheck } from './lib/registrar/device-limit-check';
-import { Authenticator } from './lib/registrar/authenticator';
-import { createRegisterHandler, SbcIdentity } from './lib/registrar/register-handler';
+import { createRegistrar } from './lib/registrar/create-registrar';
+import type { SbcIdentity } from './lib/registrar/register-handler';
 import { startExpiredBindingPruner } from './lib/registrar/expired-binding-pruner';
 
 function readConfigOrExit(): Config {
@@ -57,22 +54,8 @@ function main(): void {
     const info = drachtio.serverInfo;
     sbcIdentity = { sbcAddress: info?.hostport, privateSbcAddress: privateSipAddress(info?.localHostports, network) };
   });
-  if (!config.encryptionSecret) {
-    logger.warn('neither ENCRYPTION_SECRET nor JWT_SECRET is set: accounts without a registration hook cannot authenticate');
-  }
-
   router.on('options', createOptionsHandler());
-  router.on('register', createRegisterHandler({
-    hosting: config.hosting,
-    natExpires: config.registrar.natExpires,
-    accounts: new AccountDirectory(db, config.registrar.accountCacheTtlMs, config.registrar.accountCacheMax),
-    store,
-    authenticator: new Authenticator(db,
-      new RegistrationHookClient({ timeoutMs: config.registrar.hookTimeoutMs, userAgent: config.httpUserAgent }),
-      alerter, { encryptionSecret: config.encryptionSecret, legacyCrypto: config.legacyCrypto }),
-    deviceLimits: new DeviceLimitCheck(db, store, alerter),
-    sbcIdentity: () => sbcIdentity,
-  }));
+  router.on('register', createRegistrar(config, { db, redis, store, alerter, logger, sbcIdentity: () => sbcIdentity }));
   const pruner = startExpiredBindingPruner(store, logger);
   drachtio.start();
   logger.info({ drachtio: `${config.drachtio.host}:${config.drachtio.port}`, clusterId: config.clusterId },

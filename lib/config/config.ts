@@ -70,6 +70,21 @@ export interface RegistrarConfig {
   accountCacheTtlMs: number;
   accountCacheMax: number;
   hookTimeoutMs: number;
+  hookMaxInFlight: number;
+  hookBreakerFailures: number;
+  hookBreakerCooldownMs: number;
+  hookRetryAfter: number;
+  hookAlertPeriodMs: number;
+  nonceSecret?: string;
+  nonceLifetime: number;
+  offerSha256: boolean;
+  requireUsernameMatch: boolean;
+  authFailureWindowSec: number;
+  authFailuresPerSource: number;
+  authFailuresPerAor: number;
+  banSeconds: number;
+  rateLimitPerSec: number;
+  rateLimitBurst: number;
 }
 
 export interface Config {
@@ -229,6 +244,21 @@ function readRegistrar(reader: EnvReader): RegistrarConfig {
     accountCacheTtlMs: reader.int('REGISTRAR_ACCOUNT_CACHE_TTL_MS', 5000, 0, 3_600_000),
     accountCacheMax: reader.int('REGISTRAR_ACCOUNT_CACHE_MAX', 10000, 1),
     hookTimeoutMs: reader.int('REGISTRATION_HOOK_TIMEOUT_MS', 5000, 100, 60000),
+    hookMaxInFlight: reader.int('REGISTRATION_HOOK_MAX_IN_FLIGHT', 100, 1, 100000),
+    hookBreakerFailures: reader.int('REGISTRATION_HOOK_BREAKER_FAILURES', 5, 1, 1000),
+    hookBreakerCooldownMs: reader.int('REGISTRATION_HOOK_BREAKER_COOLDOWN_MS', 30000, 100, 3_600_000),
+    hookRetryAfter: reader.int('REGISTRATION_HOOK_RETRY_AFTER', 30, 1, 3600),
+    hookAlertPeriodMs: reader.int('REGISTRATION_HOOK_ALERT_PERIOD_MS', 300000, 0, 86_400_000),
+    nonceSecret: reader.optionalString('REGISTRAR_NONCE_SECRET'),
+    nonceLifetime: reader.int('REGISTRAR_NONCE_LIFETIME', 300, 5, 86400),
+    offerSha256: reader.flag('REGISTRAR_DIGEST_SHA256'),
+    requireUsernameMatch: reader.flag('REGISTRAR_REQUIRE_USERNAME_MATCH'),
+    authFailureWindowSec: reader.int('REGISTRAR_AUTH_FAILURE_WINDOW', 300, 1, 86400),
+    authFailuresPerSource: reader.int('REGISTRAR_AUTH_FAILURES_PER_SOURCE', 20, 0, 1_000_000),
+    authFailuresPerAor: reader.int('REGISTRAR_AUTH_FAILURES_PER_AOR', 10, 0, 1_000_000),
+    banSeconds: reader.int('REGISTRAR_BAN_SECONDS', 900, 1, 30 * 86400),
+    rateLimitPerSec: reader.number('REGISTRAR_RATE_LIMIT', 50, 0, 1_000_000),
+    rateLimitBurst: reader.int('REGISTRAR_RATE_LIMIT_BURST', 100, 1, 1_000_000),
   };
 }
 

@@ -9,12 +9,15 @@ import type { Logger } from '../ops/logger';
 import type { RegisterRequest } from './register-request.types';
 import { AuthDecision, grantFromHookReply } from './grant';
 import { isValidSipStatus } from './sip-status';
+import type { HookGuard } from '../hook/hook-guard';
 
 const INVALID_CREDENTIALS = 'Invalid credentials';
 
 export interface AuthenticatorOptions {
   encryptionSecret?: string;
   legacyCrypto: boolean;
+  /** Retry-After (seconds) sent with the 503 when the hook cannot be reached. */
+  hookRetryAfter: number;
 }
 
 /**
@@ -25,6 +28,7 @@ export class Authenticator {
   constructor(
     private readonly db: Database,
     private readonly hooks: RegistrationHookClient,
+    private readonly guard: HookGuard,
     private readonly alerter: Alerter,
     private readonly options: AuthenticatorOptions,
   ) {}
@@ -39,7 +43,24 @@ export class Authenticator {
   private async viaHook(account: Account, request: RegisterRequest, credentials: DigestCredentials,
     headers: Record<string, unknown>, logger: Logger): Promise<AuthDecision> {
     const hook = account.registrationHook!;
-    const outcome = await this.hooks.authenticate(hook, account.webhookSecret, {
+    const admission = this.guard.admit(hook.url);
+    if (admission !== 'allowed') {
+      logger.warn({ url: hook.url, admission }, 'registration hook not called (circuit open or too many calls in flight)');
+      return this.unavailable();
+    }
+    let outcome: HookOutcome | undefined;
+    try {
+      outcome = await this.callHook(account, request, credentials, headers);
+    } finally {
+      this.guard.release(hook.url, outcome === undefined || isHookFailure(outcome));
+    }
+    logger.debug({ url: hook.url, outcome: outcome.kind, latencyMs: outcome.latencyMs }, 'registration hook answered');
+    return this.decideOnHookOutcome(account, hook.url, outcome, request, logger);
+  }
+
+  private callHook(account: Account, request: RegisterRequest, credentials: DigestCredentials,
+    headers: Record<string, unknown>): Promise<HookOutcome> {
+    return this.hooks.authenticate(account.registrationHook!, account.webhookSecret, {
       source_address: request.sourceAddress,
       source_port: request.sourcePort,
       method: 'REGISTER',
@@ -57,8 +78,15 @@ export class Authenticator {
       cnonce: credentials.cnonce,
       opaque: credentials.opaque,
     });
-    logger.debug({ url: hook.url, outcome: outcome.kind, latencyMs: outcome.latencyMs }, 'registration hook answered');
-    return this.decideOnHookOutcome(account, hook.url, outcome, request, logger);
+  }
+
+  private unavailable(): AuthDecision {
+    return { kind: 'failed', status: 503, retryAfter: this.options.hookRetryAfter };
+  }
+
+  /** Hook alerts go out once per period per hook and type, not once per REGISTER. */
+  private alertOnce(type: string, url: string, alert: Parameters<Alerter['write']>[0]): void {
+    if (this.guard.shouldAlert(`${type} ${url}`)) this.alerter.write({ ...alert, alert_type: type });
   }
 
   private decideOnHookOutcome(account: Account, url: string, outcome: HookOutcome, request: RegisterRequest,
@@ -68,18 +96,19 @@ export class Authenticator {
       case 'reply':
         return decideOnHookReply(outcome.reply, request);
       case 'http-status':
-        this.alerter.write({ ...alertTags, alert_type: AlertType.WEBHOOK_STATUS_FAILURE, status: outcome.status,
+        this.alertOnce(AlertType.WEBHOOK_STATUS_FAILURE, url, { ...alertTags, status: outcome.status,
           message: `${url} returned ${outcome.status}` });
         // jambonz passes the hook's HTTP status on as the SIP status when it is one.
         return { kind: 'failed', status: isValidSipStatus(outcome.status) ? outcome.status : 500 };
       case 'invalid-body':
         logger.error({ url, reason: outcome.reason }, 'registration hook reply unusable');
+        this.alertOnce(AlertType.WEBHOOK_STATUS_FAILURE, url, { ...alertTags,
+          message: `${url} returned an invalid response: ${outcome.reason}` });
         return { kind: 'failed', status: 500, reason: 'Invalid registration hook response' };
       case 'unreachable':
         logger.error({ url, reason: outcome.reason }, 'registration hook unreachable');
-        this.alerter.write({ ...alertTags, alert_type: AlertType.WEBHOOK_CONNECTION_FAILURE,
-          message: `${url} ${outcome.reason}` });
-        return { kind: 'failed', status: 500 };
+        this.alertOnce(AlertType.WEBHOOK_CONNECTION_FAILURE, url, { ...alertTags, message: `${url} ${outcome.reason}` });
+        return this.unavailable();
     }
   }
 
@@ -115,7 +144,13 @@ function decideOnHookReply(reply: Record<string, unknown>, request: RegisterRequ
   const reason = reply.blacklist === true
     ? `detected potential spammer from ${request.sourceAddress}:${request.sourcePort}`
     : INVALID_CREDENTIALS;
-  return { kind: 'refused', reason, headers: safeHeaders(reply.headers) };
+  const banSeconds = typeof reply.blacklist === 'number' && reply.blacklist > 0 ? reply.blacklist : undefined;
+  return { kind: 'refused', reason, headers: safeHeaders(reply.headers), banSeconds };
+}
+
+/** What counts against the circuit breaker: the hook not answering, or answering with a server error. */
+function isHookFailure(outcome: HookOutcome): boolean {
+  return outcome.kind === 'unreachable' || (outcome.kind === 'http-status' && outcome.status >= 500);
 }
 
 /** Hook-supplied headers for the 403: string values only, and nothing that could inject a header. */

@@ -11,10 +11,13 @@ export interface Grant {
 
 export type AuthDecision =
   | { kind: 'granted'; grant: Grant }
-  /** The device's credentials were refused: 403 with an X-Reason (and any headers the hook added). */
-  | { kind: 'refused'; reason: string; headers: Record<string, string> }
+  /**
+   * The device's credentials were refused: 403 with an X-Reason (and any headers the hook added);
+   * `banSeconds` when the hook asked for the source to be blacklisted for a while.
+   */
+  | { kind: 'refused'; reason: string; headers: Record<string, string>; banSeconds?: number }
   /** Authentication could not be completed: answer `status` (hook status passthrough, 500, 503). */
-  | { kind: 'failed'; status: number; reason?: string };
+  | { kind: 'failed'; status: number; reason?: string; retryAfter?: number };
 
 /** The granted lifetime: the hook's value when it gave one, never more than the device asked for. */
 export function grantedExpires(grant: Grant, requested: number): number {

@@ -1,9 +1,8 @@
-import crypto from 'node:crypto';
 import type { SipHandler, SrfRequest, SrfResponse, RequestContext } from '../drachtio/sip-router';
 import { safeSend } from '../drachtio/sip-router';
 import type { Account } from '../db/accounts';
 import type { RegistrationStore, RegistrationRecord } from '../store/registration-store';
-import { buildChallenge, parseAuthorization } from '../sip/digest';
+import { parseAuthorization, DigestCredentials } from '../sip/digest';
 import { rewriteFirstExpires } from '../sip/contact';
 import type { Logger } from '../ops/logger';
 import type { AccountDirectory } from './account-directory';
@@ -13,6 +12,8 @@ import { parseRegister } from './register-request';
 import type { RegisterRequest } from './register-request.types';
 import { Grant, grantedExpires } from './grant';
 import { advertisedExpires } from './nat';
+import type { DigestGate } from './digest-gate';
+import type { AbuseGuard } from './abuse-guard';
 
 export interface SbcIdentity {
   sbcAddress?: string;
@@ -26,6 +27,9 @@ export interface RegistrarDeps {
   store: RegistrationStore;
   authenticator: Authenticator;
   deviceLimits: DeviceLimitCheck;
+  digest: DigestGate;
+  abuse: AbuseGuard;
+  requireUsernameMatch: boolean;
   sbcIdentity: () => SbcIdentity;
   now?: () => number;
 }
@@ -59,10 +63,15 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   };
 
   async function decide(request: RegisterRequest, req: SrfRequest, logger: Logger): Promise<Answer> {
-    if (request.type === 'register') {
-      const fast = await tryFastRefresh(request, logger);
-      if (fast) return fast;
-    }
+    const wait = deps.abuse.rateLimit(request.sourceAddress);
+    if (wait > 0) return { status: 503, headers: { 'Retry-After': String(wait), 'X-Reason': 'Too many requests' } };
+    const [banned, fast] = await Promise.all([
+      deps.abuse.isBanned(request.sourceAddress),
+      request.type === 'register' ? tryFastRefresh(request, logger) : undefined,
+    ]);
+    if (banned) return reject(403, 'Too many failed authentications');
+    if (fast) return fast;
+
     let account: Account | undefined;
     try {
       account = await deps.accounts.findBySipRealm(request.realm);
@@ -76,13 +85,42 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       const limit = await deps.deviceLimits.check(account, request.aor, request.realm);
       if (!limit.allowed) return { status: 503, reason: 'Max Devices Registered' };
     }
-    if (!request.authorization) return challenge(request);
+    if (!request.authorization) return challenge(request, false);
     const credentials = parseAuthorization(request.authorization);
     if (!credentials.ok) return reject(400, 'Malformed Authorization header');
-    const decision = await deps.authenticator.authenticate(account, request, credentials.value, req.headers, logger);
-    if (decision.kind === 'refused') return { status: 403, headers: { ...decision.headers, 'X-Reason': decision.reason } };
-    if (decision.kind === 'failed') return decision.reason ? reject(decision.status, decision.reason) : { status: decision.status };
+    const gate = await deps.digest.check(credentials.value, request.realm);
+    if (!gate.pass) {
+      logger.info({ why: gate.why }, 'digest refused before authentication; challenging again');
+      return challenge(request, gate.stale);
+    }
+    return authenticate(account, request, credentials.value, req, logger);
+  }
+
+  async function authenticate(account: Account, request: RegisterRequest, credentials: DigestCredentials,
+    req: SrfRequest, logger: Logger): Promise<Answer> {
+    if (deps.requireUsernameMatch && credentials.username !== request.aor.slice(0, request.aor.lastIndexOf('@'))) {
+      await noteFailure(request, logger);
+      return reject(403, 'Username does not match the address of record');
+    }
+    const decision = await deps.authenticator.authenticate(account, request, credentials, req.headers, logger);
+    if (decision.kind === 'refused') {
+      if (decision.banSeconds) await deps.abuse.ban(request.sourceAddress, decision.banSeconds);
+      else await noteFailure(request, logger);
+      return { status: 403, headers: { ...decision.headers, 'X-Reason': decision.reason } };
+    }
+    if (decision.kind === 'failed') {
+      const headers: Record<string, string> = {};
+      if (decision.reason) headers['X-Reason'] = decision.reason;
+      if (decision.retryAfter) headers['Retry-After'] = String(decision.retryAfter);
+      return { status: decision.status, headers };
+    }
     return request.type === 'unregister' ? unregister(request) : register(request, decision.grant);
+  }
+
+  async function noteFailure(request: RegisterRequest, logger: Logger): Promise<void> {
+    if (await deps.abuse.recordFailure(request.sourceAddress, request.aor)) {
+      logger.warn({ source: request.sourceAddress, aor: request.aor }, 'source banned after repeated authentication failures');
+    }
   }
 
   /**
@@ -144,12 +182,8 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     });
   }
 
-  function challenge(request: RegisterRequest): Answer {
-    const nonce = crypto.randomBytes(16).toString('hex');
-    return {
-      status: 401,
-      headers: { 'WWW-Authenticate': buildChallenge({ realm: request.realm, nonce, algorithm: 'MD5', qop: 'auth' }) },
-    };
+  function challenge(request: RegisterRequest, stale: boolean): Answer {
+    return { status: 401, headers: { 'WWW-Authenticate': deps.digest.challenge(request.realm, stale) } };
   }
 }
 

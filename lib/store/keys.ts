@@ -11,6 +11,14 @@ export const keys = {
   /** Ours: the same members per realm, so a device count is one ZCARD instead of a scan of every realm. */
   activeUsersOfRealm: (realm: string): string => `active-user:${realm.toLowerCase()}`,
 
+  /** Ours: highest digest nonce-count seen for a nonce, kept for the nonce's lifetime. */
+  nonceCount: (nonce: string): string => `nonce-nc:${nonce}`,
+  /** Ours: failed authentications in the sliding window (zset of timestamps). */
+  authFailuresBySource: (ip: string): string => `auth-failures:ip:${ip}`,
+  authFailuresByAor: (aor: string): string => `auth-failures:aor:${aor}`,
+  /** Ours: a banned source address; REGISTERs from it are refused before MySQL or the hook. */
+  bannedSource: (ip: string): string => `banned-source:${ip}`,
+
   regbotToken: (cluster: string): string => `${cluster}:regbot-token`,
   activeFeatureServers: (cluster: string): string => `${cluster}:active-fs`,
   featureServerServiceUrls: (cluster: string): string => `${cluster}:fs-service-url`,

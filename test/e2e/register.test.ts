@@ -145,7 +145,8 @@ test('register: no Authorization gets the reference 401 challenge', async (t) =>
     target: bed.target, devices: { user: 'john', domain: HOOKED }, expect: 401,
   }), 'challenge');
   const challenge = headerOf(lastResponse(result), 'WWW-Authenticate') ?? '';
-  t.match(challenge, new RegExp(`^Digest realm="${HOOKED}", algorithm=MD5, qop="auth", nonce="[0-9a-f]{32}"$`), challenge);
+  t.match(challenge, new RegExp(`^Digest realm="${HOOKED}", algorithm=MD5, qop="auth", nonce="[0-9a-f]{56}", opaque="[0-9a-f]{16}"$`),
+    'the reference challenge, plus an opaque');
 });
 
 test('register: the hook gets exactly the reference request and its grant is stored', async (t) => {
@@ -166,7 +167,7 @@ test('register: the hook gets exactly the reference request and its grant is sto
   t.ok(verifyJambonzSignature(String(call.headers['jambonz-signature']), call.rawBody, WEBHOOK_SECRET), 'signature verifies');
   const body = call.json as Record<string, unknown>;
   t.deepEqual(Object.keys(body), ['source_address', 'source_port', 'method', 'headers', 'expires', 'scheme', 'username',
-    'realm', 'nonce', 'uri', 'algorithm', 'response', 'qop', 'nc', 'cnonce'], 'body fields in the reference order');
+    'realm', 'nonce', 'uri', 'algorithm', 'response', 'qop', 'nc', 'cnonce', 'opaque'], 'body fields in the reference order');
   t.equal(body.source_address, '127.0.0.1');
   t.equal(body.method, 'REGISTER');
   t.equal(body.expires, 3600);
@@ -281,7 +282,7 @@ for (const [user, status, label] of [
   ['e418', 500, 'a hook HTTP status that is no SIP status gives 500'],
   ['garbage', 500, 'a hook reply that is not JSON gives 500'],
   ['nostatus', 500, 'a hook reply without status gives 500'],
-  ['drop', 500, 'a hook that drops the connection gives 500'],
+  ['drop', 503, 'a hook that drops the connection gives 503 with Retry-After'],
 ] as [string, number, string][]) {
   test(`register: ${label}`, async (t) => {
     await expectSippSuccess(t, registerRun('register-auth-fail', {

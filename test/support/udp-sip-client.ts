@@ -1,0 +1,79 @@
+/**
+ * A minimal SIP-over-UDP client for tests that need what sipp cannot express: replaying an
+ * Authorization verbatim, forging nonces, firing requests faster than a scenario would.
+ */
+import dgram from 'node:dgram';
+import crypto from 'node:crypto';
+
+export interface UdpSipClient {
+  localAddress: string;
+  localPort: number;
+  /** Sends `message` and resolves with the first final response whose CSeq matches, or rejects after `timeoutMs`. */
+  request(message: string, timeoutMs?: number): Promise<string>;
+  close(): void;
+}
+
+export async function createUdpSipClient(localAddress = '127.0.0.1', target: { host: string; port: number }): Promise<UdpSipClient> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, localAddress, resolve));
+  const waiters: { cseq: string; resolve: (msg: string) => void }[] = [];
+  socket.on('message', (data) => {
+    const text = data.toString();
+    const status = Number(/^SIP\/2\.0 (\d{3})/.exec(text)?.[1] ?? 0);
+    if (status < 200) return;
+    const cseq = sipHeader(text, 'CSeq') ?? '';
+    const index = waiters.findIndex((w) => w.cseq === cseq);
+    if (index >= 0) waiters.splice(index, 1)[0].resolve(text);
+  });
+  return {
+    localAddress,
+    localPort: socket.address().port,
+    request(message, timeoutMs = 5000) {
+      const cseq = sipHeader(message, 'CSeq') ?? '';
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no final response to CSeq ${cseq}`)), timeoutMs);
+        waiters.push({ cseq, resolve: (msg) => { clearTimeout(timer); resolve(msg); } });
+        socket.send(message, target.port, target.host);
+      });
+    },
+    close: () => socket.close(),
+  };
+}
+
+export function sipHeader(message: string, name: string): string | undefined {
+  const line = message.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  return line?.slice(line.indexOf(':') + 1).trim();
+}
+
+export interface RegisterText {
+  user: string;
+  realm: string;
+  client: { localAddress: string; localPort: number };
+  cseq: number;
+  callId: string;
+  expires?: number;
+  authorization?: string;
+  extraHeaders?: string[];
+}
+
+export function registerText(r: RegisterText): string {
+  return [
+    `REGISTER sip:${r.realm} SIP/2.0`,
+    `Via: SIP/2.0/UDP ${r.client.localAddress}:${r.client.localPort};branch=z9hG4bK${crypto.randomBytes(6).toString('hex')};rport`,
+    'Max-Forwards: 70',
+    `From: <sip:${r.user}@${r.realm}>;tag=${r.callId.slice(0, 8)}`,
+    `To: <sip:${r.user}@${r.realm}>`,
+    `Call-ID: ${r.callId}`,
+    `CSeq: ${r.cseq} REGISTER`,
+    `Contact: <sip:${r.user}@${r.client.localAddress}:${r.client.localPort}>`,
+    `Expires: ${r.expires ?? 600}`,
+    ...(r.authorization ? [`Authorization: ${r.authorization}`] : []),
+    ...(r.extraHeaders ?? []),
+    'Content-Length: 0',
+    '', '',
+  ].join('\r\n');
+}
+
+export function statusLine(message: string): number {
+  return Number(/^SIP\/2\.0 (\d{3})/.exec(message)?.[1] ?? 0);
+}
