@@ -85,6 +85,9 @@ export interface RegistrarConfig {
   banSeconds: number;
   rateLimitPerSec: number;
   rateLimitBurst: number;
+  minExpires: number;
+  maxExpires: number;
+  expiresJitterPercent: number;
 }
 
 export interface Config {
@@ -259,6 +262,9 @@ function readRegistrar(reader: EnvReader): RegistrarConfig {
     banSeconds: reader.int('REGISTRAR_BAN_SECONDS', 900, 1, 30 * 86400),
     rateLimitPerSec: reader.number('REGISTRAR_RATE_LIMIT', 50, 0, 1_000_000),
     rateLimitBurst: reader.int('REGISTRAR_RATE_LIMIT_BURST', 100, 1, 1_000_000),
+    minExpires: reader.int('REGISTRAR_MIN_EXPIRES', 20, 1, 86400),
+    maxExpires: reader.int('REGISTRAR_MAX_EXPIRES', 86400, 60, 4294967295),
+    expiresJitterPercent: reader.number('REGISTRAR_EXPIRES_JITTER_PERCENT', 10, 0, 50),
   };
 }
 

@@ -65,6 +65,12 @@ export function createRegistrar(config: Config, clients: RegistrarClients): SipH
       banMs: settings.banSeconds * 1000,
     }),
     requireUsernameMatch: settings.requireUsernameMatch,
+    expiryPolicy: {
+      minExpires: settings.minExpires,
+      maxExpires: settings.maxExpires,
+      jitterPercent: settings.expiresJitterPercent,
+      jitterFloor: 300,
+    },
     sbcIdentity: clients.sbcIdentity,
   });
 }

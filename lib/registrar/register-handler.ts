@@ -14,6 +14,7 @@ import { Grant, grantedExpires } from './grant';
 import { advertisedExpires } from './nat';
 import type { DigestGate } from './digest-gate';
 import type { AbuseGuard } from './abuse-guard';
+import { decideExpires, ExpiryPolicy } from './expiry-policy';
 
 export interface SbcIdentity {
   sbcAddress?: string;
@@ -30,6 +31,7 @@ export interface RegistrarDeps {
   digest: DigestGate;
   abuse: AbuseGuard;
   requireUsernameMatch: boolean;
+  expiryPolicy: ExpiryPolicy;
   sbcIdentity: () => SbcIdentity;
   now?: () => number;
 }
@@ -65,9 +67,12 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   async function decide(request: RegisterRequest, req: SrfRequest, logger: Logger): Promise<Answer> {
     const wait = deps.abuse.rateLimit(request.sourceAddress);
     if (wait > 0) return { status: 503, headers: { 'Retry-After': String(wait), 'X-Reason': 'Too many requests' } };
+    const expiry = decideExpires(request.expires, deps.expiryPolicy);
+    if (expiry.kind === 'too-brief') return { status: 423, headers: { 'Min-Expires': String(expiry.minExpires) } };
+    const cap = expiry.expires;
     const [banned, fast] = await Promise.all([
       deps.abuse.isBanned(request.sourceAddress),
-      request.type === 'register' ? tryFastRefresh(request, logger) : undefined,
+      request.type === 'register' ? tryFastRefresh(request, cap, logger) : undefined,
     ]);
     if (banned) return reject(403, 'Too many failed authentications');
     if (fast) return fast;
@@ -93,11 +98,11 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       logger.info({ why: gate.why }, 'digest refused before authentication; challenging again');
       return challenge(request, gate.stale);
     }
-    return authenticate(account, request, credentials.value, req, logger);
+    return authenticate(account, request, credentials.value, req, cap, logger);
   }
 
   async function authenticate(account: Account, request: RegisterRequest, credentials: DigestCredentials,
-    req: SrfRequest, logger: Logger): Promise<Answer> {
+    req: SrfRequest, cap: number, logger: Logger): Promise<Answer> {
     if (deps.requireUsernameMatch && credentials.username !== request.aor.slice(0, request.aor.lastIndexOf('@'))) {
       await noteFailure(request, logger);
       return reject(403, 'Username does not match the address of record');
@@ -114,7 +119,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       if (decision.retryAfter) headers['Retry-After'] = String(decision.retryAfter);
       return { status: decision.status, headers };
     }
-    return request.type === 'unregister' ? unregister(request) : register(request, decision.grant);
+    return request.type === 'unregister' ? unregister(request) : register(request, decision.grant, cap);
   }
 
   async function noteFailure(request: RegisterRequest, logger: Logger): Promise<void> {
@@ -127,7 +132,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
    * A device refreshing from the same address and Call-ID, well before its binding expires, was
    * authenticated moments ago: answer from the stored binding and extend it, without a challenge.
    */
-  async function tryFastRefresh(request: RegisterRequest, logger: Logger): Promise<Answer | undefined> {
+  async function tryFastRefresh(request: RegisterRequest, cap: number, logger: Logger): Promise<Answer | undefined> {
     let record: RegistrationRecord | undefined;
     try {
       record = await deps.store.get(request.aor);
@@ -139,7 +144,9 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     if (record.expiryTime - now() <= deps.natExpires * 1000) return undefined;
     const account = await deps.accounts.findBySipRealm(request.realm).catch(() => undefined);
     if (!account?.isActive) return undefined;
-    const granted = Math.min(record.grantedExpires ?? request.expires, request.expires);
+    // The lifetime granted at the last authentication stands; re-applying storm jitter on every
+    // refresh would ratchet it down.
+    const granted = Math.min(record.grantedExpires ?? cap, request.expires, deps.expiryPolicy.maxExpires);
     await deps.store.save(request.aor, request.realm, { ...record, expiryTime: now() + granted * 1000 }, granted);
     return ok(request, advertisedExpires(request, granted, deps.natExpires));
   }
@@ -150,8 +157,9 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       && record.contact === request.contactUri;
   }
 
-  async function register(request: RegisterRequest, grant: Grant): Promise<Answer> {
-    const granted = grantedExpires(grant, request.expires);
+  /** `cap`: the requested lifetime after the registrar's bounds and storm jitter. */
+  async function register(request: RegisterRequest, grant: Grant, cap: number): Promise<Answer> {
+    const granted = grantedExpires(grant, cap);
     const record = buildRecord(request, grant, granted);
     await deps.store.save(request.aor, request.realm, record, granted);
     return ok(request, advertisedExpires(request, granted, deps.natExpires));

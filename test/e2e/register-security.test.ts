@@ -261,3 +261,26 @@ test('security: tear down', async (t) => {
   await bed.close();
   t.pass('closed');
 });
+
+test('expiry bounds: too brief → 423 Min-Expires, too long → clamped, long lifetimes jittered', async (t) => {
+  const local = await createRegistrarBed();
+  await local.db.seedAccount({ sip_realm: 'bounds.example.com', registration_hook: { url: local.hook.url('/auth'), method: 'POST' } });
+  await local.startService({ REGISTRAR_MIN_EXPIRES: '60', REGISTRAR_MAX_EXPIRES: '7200', REGISTRAR_EXPIRES_JITTER_PERCENT: '20' });
+  const c = await createUdpSipClient('127.0.0.45', { host: '127.0.0.1', port: local.standIn.sipPort });
+  const brief = await c.request(registerText({ user: 'b', realm: 'bounds.example.com', client: c, cseq: 1, callId: 'b-1', expires: 30 }));
+  t.equal(statusLine(brief), 423, '423 Interval Too Brief');
+  t.equal(sipHeader(brief, 'Min-Expires'), '60');
+  const granted: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const callId = `b-long-${i}`;
+    const first = await c.request(registerText({ user: `b${i}`, realm: 'bounds.example.com', client: c, cseq: 1, callId, expires: 100000 }));
+    const challenge = chooseChallenge(sipHeader(first, 'WWW-Authenticate') ?? '', () => true);
+    const authorization = buildAuthorization({ challenge, username: `b${i}`, password: 'x', method: 'REGISTER', uri: 'sip:bounds.example.com', cnonce: 'ff' });
+    const ok = await c.request(registerText({ user: `b${i}`, realm: 'bounds.example.com', client: c, cseq: 2, callId, expires: 100000, authorization }));
+    granted.push(Number(sipHeader(ok, 'Expires')));
+  }
+  t.ok(granted.every((g) => g <= 7200 && g >= 7200 * 0.8), `clamped to 7200 less at most 20%: ${granted.join(', ')}`);
+  t.ok(new Set(granted).size > 1, 'not all the same');
+  c.close();
+  await local.close();
+});

@@ -44,6 +44,8 @@ export async function createRegistrarBed(opts: { wsPort?: number | false } = {})
       const service = startService({
         ...baseServiceEnv({ port: standIn.adminPort, secret: DRACHTIO_SECRET }),
         ENCRYPTION_SECRET,
+        // Exact expiries are asserted everywhere; the jitter has its own test.
+        REGISTRAR_EXPIRES_JITTER_PERCENT: '0',
         ...env,
       });
       await service.waitForLog(connectedToDrachtio, 15000);

@@ -73,3 +73,15 @@ test('hook guard: in-flight bound, breaker open → half-open probe → closed, 
   t.ok(guard.shouldAlert('x'), 'again after the period');
   t.end();
 });
+
+test('expiry policy: 423 below the minimum, clamp above the maximum, jitter only on long lifetimes', async (t) => {
+  const { decideExpires } = await import('../../lib/registrar/expiry-policy');
+  const policy = { minExpires: 60, maxExpires: 3600, jitterPercent: 10, jitterFloor: 300 };
+  t.deepEqual(decideExpires(0, policy), { kind: 'granted', expires: 0 }, 'unregister untouched');
+  t.deepEqual(decideExpires(59, policy), { kind: 'too-brief', minExpires: 60 });
+  t.deepEqual(decideExpires(120, policy, () => 0.99), { kind: 'granted', expires: 120 }, 'short: no jitter');
+  t.deepEqual(decideExpires(7200, policy, () => 0), { kind: 'granted', expires: 3600 }, 'clamped');
+  t.deepEqual(decideExpires(3600, policy, () => 0.5), { kind: 'granted', expires: 3420 }, '5% off with random 0.5');
+  t.deepEqual(decideExpires(3600, policy, () => 0.999), { kind: 'granted', expires: 3241 }, 'never more than 10% off');
+  t.deepEqual(decideExpires(600, { ...policy, jitterPercent: 0 }, () => 0.5), { kind: 'granted', expires: 600 }, 'jitter off');
+});
