@@ -215,7 +215,7 @@ function oddHeaders(): HostileMessage[] {
     entry('Contact: * with Expires 0 and no auth', { contact: '*', expires: '0' }),
     entry('Contact: * with Expires 3600', { contact: '*', expires: '3600' }),
     entry('IPv6 Contact', (tag) => ({ contact: `<sip:user${tag}@[2001:db8::1]:5060>` })),
-    entry('Contact with display name and params', (tag) => ({ contact: `"Desk \"phone\"" <sip:user${tag}@10.0.0.3;transport=tcp>;q=0.5;+sip.instance="<urn:uuid:00000000-0000-1000-8000-000A95A0E128>";reg-id=1` })),
+    entry('Contact with display name and params', (tag) => ({ contact: `"Desk \\"phone\\"" <sip:user${tag}@10.0.0.3;transport=tcp>;q=0.5;+sip.instance="<urn:uuid:00000000-0000-1000-8000-000A95A0E128>";reg-id=1` })),
   ];
 }
 
