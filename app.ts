@@ -38,7 +38,7 @@ function keepServingOnStrayErrors(logger: Logger): void {
 
 function main(): void {
   const config = readConfigOrExit();
-  const logger = createLogger(config.logLevel);
+  const { logger, flush: flushLogs } = createLogger(config.logLevel);
   keepServingOnStrayErrors(logger);
 
   const db = new Database(config.mysql);
@@ -68,7 +68,7 @@ function main(): void {
     { name: 'close MySQL', run: () => within(db.close(), 1000) },
     { name: 'flush alerts', run: () => within(alerter.flush(), 500) },
     { name: 'close Redis', run: () => within(redis.quit(), 1000) },
-  ]);
+  ], flushLogs);
 }
 
 main();

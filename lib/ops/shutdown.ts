@@ -9,7 +9,8 @@ export interface ShutdownStep {
  * Runs the shutdown steps in order on SIGTERM/SIGINT, each bounded so that one stuck client (a Redis
  * that does not answer QUIT, say) cannot keep the process alive past `deadlineMs`, then exits 0.
  */
-export function installShutdown(logger: Logger, steps: ShutdownStep[], deadlineMs = 4500): void {
+export function installShutdown(logger: Logger, steps: ShutdownStep[], beforeExit: () => void = () => undefined,
+  deadlineMs = 4500): void {
   let started = false;
   const shutdown = async (signal: string) => {
     if (started) return;
@@ -17,6 +18,7 @@ export function installShutdown(logger: Logger, steps: ShutdownStep[], deadlineM
     logger.info({ signal }, 'shutting down');
     const hardStop = setTimeout(() => {
       logger.warn('shutdown deadline reached; exiting');
+      beforeExit();
       process.exit(0);
     }, deadlineMs);
     hardStop.unref();
@@ -28,6 +30,7 @@ export function installShutdown(logger: Logger, steps: ShutdownStep[], deadlineM
       }
     }
     logger.info('shutdown complete');
+    beforeExit();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -22,6 +22,8 @@ export function createRedisClient(config: RedisConfig, logger: Logger): Redis {
     retryStrategy: (attempt) => Math.min(attempt * 200, 3000),
     // Fail commands fast while Redis is away instead of queueing them behind a SIP transaction.
     maxRetriesPerRequest: 1,
+    // Commands issued in the same tick (a ban check and a binding lookup, say) share one write.
+    enableAutoPipelining: true,
     enableOfflineQueue: true,
     connectTimeout: 3000,
   };

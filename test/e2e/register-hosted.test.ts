@@ -55,7 +55,8 @@ test('hosted: the limit (device=2, ratio 0) admits exactly two devices', async (
   t.equal(hookCalls.length, 0, 'the refused device never reached the hook');
   await registerDevice(t, 'd1', HOSTED);
   t.pass('a registered device may still refresh at the limit');
-  const alert = bed.service?.logs.find((line) => (line.alert as { alert_type?: string } | undefined)?.alert_type === 'account-device-limit');
+  const alert = await bed.service?.waitForLog((line) => (line.alert as { alert_type?: string } | undefined)?.alert_type === 'account-device-limit', 3000)
+    .catch(() => undefined);
   t.ok(alert, 'an account-device-limit alert was written');
   t.equal((alert?.alert as { count?: number } | undefined)?.count, 2, 'with the limit as count');
 });

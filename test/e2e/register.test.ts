@@ -349,6 +349,7 @@ test('register: a malformed Authorization header gets 400, not 500', async (t) =
 });
 
 test('register: each outcome is logged once with aor, source, status and expires', async (t) => {
+  await new Promise((resolve) => setTimeout(resolve, 300)); // log lines are flushed every 100 ms
   const outcomes = (bed.service?.logs ?? []).filter((line) => line.msg === 'register outcome');
   t.ok(outcomes.length >= 20, `${outcomes.length} outcome lines`);
   const john = outcomes.find((line) => line.aor === `john@${HOOKED}` && line.status === 200);

@@ -40,13 +40,13 @@ export function baseServiceEnv(drachtio: { port: number; secret: string }): Reco
   };
 }
 
-export function startService(env: Record<string, string>, opts: { inheritEnv?: boolean } = {}): RunningService {
+export function startService(env: Record<string, string>, opts: { inheritEnv?: boolean; nodeArgs?: string[] } = {}): RunningService {
   const childEnv: NodeJS.ProcessEnv = opts.inheritEnv === false ? { PATH: process.env.PATH } : { ...process.env };
   for (const key of Object.keys(childEnv)) {
     if (/^(JAMBONES_|DRACHTIO_|ENCRYPTION_SECRET|JWT_SECRET)/.test(key)) delete childEnv[key];
   }
   Object.assign(childEnv, env);
-  const proc = spawn(process.execPath, [APP], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), APP], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: ServiceLogLine[] = [];
   const waiters = new Set<() => void>();
   let out = '';

@@ -1,0 +1,27 @@
+import test from 'tape';
+import { Writable } from 'node:stream';
+import { censorSecrets, createLogger } from '../../lib/ops/logger';
+
+test('logger: secret-named fields are redacted at any depth, other objects are not copied', (t) => {
+  const plain = { callId: 'x', nested: { url: 'http://hook' } };
+  t.equal(censorSecrets(plain), plain, 'nothing to censor: same object');
+  const censored = censorSecrets({ hook: { url: 'u', password: 'p' }, headers: { Authorization: 'Digest x', 'proxy-authorization': 'y' },
+    list: [{ secret: 's' }], err: new Error('boom') });
+  t.deepEqual(censored.hook, { url: 'u', password: '[redacted]' });
+  t.equal(censored.headers.Authorization, '[redacted]');
+  t.equal(censored.headers['proxy-authorization'], '[redacted]');
+  t.deepEqual(censored.list, [{ secret: '[redacted]' }]);
+  t.ok(censored.err instanceof Error, 'errors left to pino\'s serializer');
+  t.end();
+});
+
+test('logger: lines written through pino carry no secret', (t) => {
+  let out = '';
+  const sink = new Writable({ write(chunk: Buffer, _enc, done) { out += chunk.toString(); done(); } });
+  const { logger } = createLogger('info', sink);
+  logger.child({ callId: 'c1' }).info({ account: { webhook_secret: 'wh_secret_x', registration_hook: { password: 'hunter2' } } }, 'hello');
+  t.notOk(out.includes('hunter2'), 'password not written');
+  t.notOk(out.includes('wh_secret_x'), 'webhook secret not written');
+  t.ok(out.includes('"callId":"c1"'), 'the line is there');
+  t.end();
+});
