@@ -51,6 +51,14 @@ export interface OptionsConfig {
   sendPingIntervalSec: number;
   pingTtlSec: number;
   responseRemove: number[];
+  /** Ours: extra sources, beyond JAMBONES_NETWORK_CIDR, whose X-FS-Status/X-RTP-Status pings are trusted. */
+  trustedCidrs: string[];
+  /** Ours: how long a carrier gateway has to answer one OPTIONS ping. */
+  pingTimeoutMs: number;
+  /** Ours: consecutive failed pings before a gateway is marked down (blacklisted). */
+  pingDownAfter: number;
+  /** Ours: consecutive 200s before a down gateway is marked up again. */
+  pingUpAfter: number;
 }
 
 export interface RegbotConfig {
@@ -63,6 +71,23 @@ export interface RegbotConfig {
   contactUseIp: boolean;
   batchSize: number;
   batchSleepMs: number;
+  /** Ours: how often carriers are re-read from MySQL (ms). */
+  reloadIntervalMs: number;
+  /** Ours: refresh at this fraction of the granted expiry, minus up to `refreshJitter` of it. */
+  refreshFraction: number;
+  refreshJitter: number;
+  /** Ours: first failure retry (ms); doubles per consecutive failure up to failureRetryInterval. */
+  retryBaseMs: number;
+  /** Ours: retry delay after 403 (s): wrong credentials do not get better by hammering. */
+  forbiddenRetryInterval: number;
+  /** Ours: lease TTL of `<cluster>:regbot-token` and of instance heartbeats (ms). */
+  leaseTtlMs: number;
+  /** Ours: our own bound on one REGISTER transaction, above drachtio's 32 s timer B (ms). */
+  transactionTimeoutMs: number;
+  /** Ours: new registrations started per second at most (0: no pacing). */
+  newPerSecond: number;
+  /** Ours: send Expires: 0 for our registrations on graceful shutdown when no other instance takes over. */
+  unregisterOnShutdown: boolean;
 }
 
 export interface RegistrarConfig {
@@ -108,6 +133,24 @@ export interface Config {
   registrar: RegistrarConfig;
   options: OptionsConfig;
   regbot: RegbotConfig;
+  /** Ours: port of the /health, /ready and /metrics server; 0 turns it off. */
+  httpPort: number;
+  stats: StatsConfig;
+}
+
+/** jambonz's StatsD settings (read by @jambonz/stats-collector in the reference). */
+export interface StatsConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+  protocol: 'udp' | 'tcp' | 'uds';
+  prefix: string;
+  tags: string[];
+  sampleRate: number;
+  maxBufferSize: number;
+  bufferFlushIntervalMs: number;
+  cacheDns: boolean;
+  telegraf: boolean;
 }
 
 /** Thrown with every problem found; app.ts prints one line per problem and exits 1. */
@@ -140,6 +183,8 @@ export function loadConfig(env: Env = process.env): Config {
     registrar: readRegistrar(reader),
     options: readOptions(reader),
     regbot: readRegbot(reader),
+    httpPort: reader.int('HTTP_PORT', 3000, 0, PORT_MAX),
+    stats: readStats(reader),
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return config;
@@ -149,6 +194,14 @@ function readCidrs(reader: EnvReader): string[] {
   const cidrs = reader.list('JAMBONES_NETWORK_CIDR', DEFAULT_NETWORK_CIDR.split(','));
   if (cidrs.some((cidr) => parseCidr(cidr) === undefined)) {
     reader.problem('JAMBONES_NETWORK_CIDR must be a comma-separated list of CIDRs such as 10.0.0.0/8,fd00::/8');
+  }
+  return cidrs;
+}
+
+function readCidrList(reader: EnvReader, name: string): string[] {
+  const cidrs = reader.list(name);
+  if (cidrs.some((cidr) => parseCidr(cidr) === undefined)) {
+    reader.problem(`${name} must be a comma-separated list of CIDRs such as 10.0.0.0/8,fd00::/8`);
   }
   return cidrs;
 }
@@ -275,10 +328,16 @@ function readOptions(reader: EnvReader): OptionsConfig {
     sendPingIntervalSec: reader.int('SEND_OPTIONS_PING_INTERVAL', 60, 1),
     pingTtlSec: reader.int('OPTIONS_PING_TTL', 300, 1),
     responseRemove: reader.statusCodes('OPTIONS_RESPONSE_REMOVE'),
+    trustedCidrs: readCidrList(reader, 'OPTIONS_TRUSTED_CIDR'),
+    pingTimeoutMs: reader.int('OPTIONS_PING_TIMEOUT_MS', 5000, 100, 60000),
+    pingDownAfter: reader.int('OPTIONS_PING_DOWN_AFTER', 2, 1, 100),
+    pingUpAfter: reader.int('OPTIONS_PING_UP_AFTER', 1, 1, 100),
   };
 }
 
 function readRegbot(reader: EnvReader): RegbotConfig {
+  const batchSize = reader.int('JAMBONES_REGBOT_BATCH_SIZE', 10, 1);
+  const batchSleepMs = reader.int('JAMBONES_REGBOT_BATCH_SLEEP_MS', 250, 0);
   return {
     defaultExpires: reader.int('JAMBONES_REGBOT_DEFAULT_EXPIRES_INTERVAL', 3600, 1),
     minExpires: reader.int('JAMBONES_REGBOT_MIN_EXPIRES_INTERVAL', 30, 1),
@@ -287,7 +346,61 @@ function readRegbot(reader: EnvReader): RegbotConfig {
     responseRemove: reader.statusCodes('REGISTER_RESPONSE_REMOVE'),
     userAgent: reader.optionalString('JAMBONES_REGBOT_USER_AGENT'),
     contactUseIp: reader.isSet('JAMBONES_REGBOT_CONTACT_USE_IP'),
-    batchSize: reader.int('JAMBONES_REGBOT_BATCH_SIZE', 10, 1),
-    batchSleepMs: reader.int('JAMBONES_REGBOT_BATCH_SLEEP_MS', 250, 0),
+    batchSize,
+    batchSleepMs,
+    reloadIntervalMs: reader.int('REGBOT_RELOAD_INTERVAL_MS', 60000, 100),
+    refreshFraction: reader.number('REGBOT_REFRESH_FRACTION', 0.5, 0.1, 0.95),
+    refreshJitter: reader.number('REGBOT_REFRESH_JITTER', 0.05, 0, 0.5),
+    retryBaseMs: reader.int('REGBOT_RETRY_BASE_MS', 10000, 10),
+    forbiddenRetryInterval: reader.int('REGBOT_FORBIDDEN_RETRY_INTERVAL', 1800, 1),
+    leaseTtlMs: reader.int('REGBOT_LEASE_TTL_MS', 70000, 300),
+    transactionTimeoutMs: reader.int('REGBOT_TRANSACTION_TIMEOUT_MS', 40000, 100),
+    newPerSecond: reader.int('REGBOT_NEW_PER_SECOND', defaultPacing(batchSize, batchSleepMs), 0),
+    unregisterOnShutdown: reader.flagDefaultOn('REGBOT_UNREGISTER_ON_SHUTDOWN'),
   };
+}
+
+/** Without REGBOT_NEW_PER_SECOND, the reference's batch settings give the rate (10 per 250 ms = 40/s). */
+function defaultPacing(size: number, sleepMs: number): number {
+  return sleepMs === 0 ? 0 : Math.max(1, Math.round((size * 1000) / sleepMs));
+}
+
+function readStats(reader: EnvReader): StatsConfig {
+  return {
+    // The reference switches metrics on only for ENABLE_METRICS=1 (parseInt), not for any non-empty value.
+    enabled: reader.optionalString('ENABLE_METRICS') === '1',
+    host: reader.string('STATS_HOST', '127.0.0.1'),
+    port: reader.int('STATS_PORT', 8125, 1, PORT_MAX),
+    protocol: reader.oneOf('STATS_PROTOCOL', 'udp', ['udp', 'tcp', 'uds'] as const),
+    prefix: reader.string('STATS_PREFIX', ''),
+    tags: reader.list('STATS_TAGS'),
+    sampleRate: reader.number('STATS_SAMPLE_RATE', 1, 0, 1),
+    maxBufferSize: reader.int('STATS_MAX_BUFFER_SIZE', 0, 0, 65535),
+    bufferFlushIntervalMs: reader.int('STATS_BUFFER_FLUSH_INTERVAL', 1000, 1, 3_600_000),
+    cacheDns: reader.flag('STATS_CACHE_DNS'),
+    telegraf: reader.flag('STATS_TELEGRAF'),
+  };
+}
+
+/**
+ * Every environment variable loadConfig reads, found by running it over environments that record each
+ * name asked for: one where everything is set (so `a && b` branches read b) and one where nothing is
+ * (so `a ?? b` fallbacks read b). Lets a test check that deployment files set only known variables.
+ */
+export function knownVariableNames(): string[] {
+  const names = new Set<string>();
+  for (const answer of ['x', undefined]) {
+    const recorder = new Proxy<Env>({}, {
+      get: (_target, name) => {
+        if (typeof name === 'string') names.add(name);
+        return answer;
+      },
+    });
+    try {
+      loadConfig(recorder);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+    }
+  }
+  return [...names].sort();
 }

@@ -10,6 +10,11 @@ export const keys = {
   activeUsers: 'active-user',
   /** Ours: the same members per realm, so a device count is one ZCARD instead of a scan of every realm. */
   activeUsersOfRealm: (realm: string): string => `active-user:${realm.toLowerCase()}`,
+  /**
+   * Ours: every binding of an AoR (RFC 3261 §10.3), a hash of binding key → JSON. `user:<aor>` mirrors
+   * the most recently refreshed one for the components that read only that.
+   */
+  bindings: (aor: string): string => `bindings:${aor}`,
 
   /** Ours: highest digest nonce-count seen for a nonce, kept for the nonce's lifetime. */
   nonceCount: (nonce: string): string => `nonce-nc:${nonce}`,
@@ -20,10 +25,19 @@ export const keys = {
   bannedSource: (ip: string): string => `banned-source:${ip}`,
 
   regbotToken: (cluster: string): string => `${cluster}:regbot-token`,
+  /** Ours: live regbot instances (zset, member instance id, score = heartbeat expiry in ms). */
+  regbotInstances: (cluster: string): string => `${cluster}:regbot-instances`,
   activeFeatureServers: (cluster: string): string => `${cluster}:active-fs`,
   featureServerServiceUrls: (cluster: string): string => `${cluster}:fs-service-url`,
   activeRtpServers: (cluster: string): string => `${cluster}:active-rtp`,
   drainedFeatureServers: (cluster: string): string => `${cluster}:drained-fs`,
+  /**
+   * Ours: when each member of a membership set (the key given) last checked in, a zset scored in ms. Shared
+   * by every sidecar, so a member pinging only another sidecar is not expired by this one.
+   */
+  membershipLastSeen: (setKey: string): string => `${setKey}:last-seen`,
+  /** Ours: the lease held by the one sidecar of the cluster that pings carrier gateways. */
+  optionsPingerLease: (cluster: string): string => `${cluster}:options-pinger-token`,
   blacklistedGateway: (sipGatewaySid: string): string => `blacklist-sip-gateway:${sipGatewaySid}`,
   ephemeralGatewayIp: (ip: string): string => `eph-gw-ip:${ip}`,
 };
