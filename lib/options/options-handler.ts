@@ -1,11 +1,56 @@
-import type { SipHandler } from '../drachtio/sip-router';
+import { safeSend, SipHandler, SrfRequest } from '../drachtio/sip-router';
+import type { Logger } from '../ops/logger';
+import type { MembershipRegistry } from './membership-registry';
+import { parseStatusPing, StatusPing } from './status-ping';
+import type { StatusPingTrust } from './status-trust';
+
+export interface OptionsHandlerDeps {
+  membership: MembershipRegistry;
+  trust: StatusPingTrust;
+}
 
 /**
- * Out-of-dialog OPTIONS: keep-alives and health pings from carriers, clients and SBC peers get 200.
- * (Feature-server and RTP-server membership pings build on this later.)
+ * Out-of-dialog OPTIONS. Keep-alives and health pings (carriers, clients, peers) get a plain 200. Status
+ * pings from feature servers and RTP servers on the trusted network update the cluster's membership and
+ * are answered 200 with `X-Members: <size of the set>`, or 503 when Redis fails.
  */
-export function createOptionsHandler(): SipHandler {
-  return (_req, res) => {
-    res.send(200);
+export function createOptionsHandler(deps: OptionsHandlerDeps): SipHandler {
+  return async (req, res, { logger }) => {
+    const ping = parseStatusPing(pingSource(req));
+    if (!ping) {
+      safeSend(res, 200, logger);
+      return;
+    }
+    if (!deps.trust.isTrusted(ping.sourceIp)) {
+      deps.trust.noteUntrusted(ping.sourceIp, logger);
+      safeSend(res, 200, logger);
+      return;
+    }
+    await answerStatusPing(deps.membership, ping, res, logger);
+  };
+}
+
+async function answerStatusPing(membership: MembershipRegistry, ping: StatusPing,
+  res: Parameters<SipHandler>[1], logger: Logger): Promise<void> {
+  try {
+    const result = await membership.checkIn(ping);
+    if (result.status === 'drained') logger.warn({ member: ping.member }, 'feature server is drained; recorded as closed');
+    if (result.changed) {
+      logger.info({ kind: ping.kind, member: ping.member, status: result.status, members: result.members },
+        result.status === 'open' ? 'member joined' : 'member left');
+    }
+    safeSend(res, 200, logger, { headers: { 'X-Members': String(result.members) } });
+  } catch (err) {
+    logger.error({ err: (err as Error).message, member: ping.member }, 'could not record a status ping');
+    safeSend(res, 503, logger);
+  }
+}
+
+function pingSource(req: SrfRequest): { address: string; port: number; header(name: string): string | undefined } {
+  const meta = req as unknown as { source_address: string; source_port: number | string };
+  return {
+    address: meta.source_address,
+    port: Number(meta.source_port),
+    header: (name) => (req.has(name) ? req.get(name) : undefined),
   };
 }

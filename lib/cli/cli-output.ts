@@ -1,0 +1,45 @@
+import type { CliReply } from './protocol';
+
+/** Human-readable lines for each reply, in the wording of jambonz's CLI where it has one. */
+export function formatReply(command: string, reply: CliReply): string[] {
+  switch (command) {
+    case 'fs drain': return [`✓ Drained ${String(reply.server)}`, `Drained: [${strings(reply.drained).join(', ')}]`];
+    case 'fs undrain': return [`✓ Undrained ${String(reply.server)}`, `Drained: [${strings(reply.drained).join(', ')}]`];
+    case 'fs drained': return listOrNone('Drained servers:', 'No servers drained', strings(reply.drained));
+    case 'fs active': return listOrNone('Active servers:', 'No active servers', strings(reply.servers));
+    case 'fs list': return formatFsList(reply);
+    case 'registrations list': return formatRegistrations(reply);
+    default: return [JSON.stringify(reply, null, 2)];
+  }
+}
+
+function formatFsList(reply: CliReply): string[] {
+  const servers = Array.isArray(reply.servers) ? reply.servers as { server: string; status: string }[] : [];
+  const drained = strings(reply.drained);
+  const lines = servers.length === 0 ? ['No servers configured'] : ['Servers:',
+    ...servers.map(({ server, status }) => `  ${status === 'drained' ? '🔴' : '🟢'} ${server} (${status})`)];
+  const orphaned = drained.filter((ip) => !servers.some(({ server }) => server === ip || server.startsWith(`${ip}:`)
+    || server.startsWith(`[${ip}]:`)));
+  if (orphaned.length > 0) lines.push('Orphaned drained servers:', ...orphaned.map((ip) => `  - ${ip} (orphaned)`));
+  return lines;
+}
+
+interface RegistrationLine { aor: string; contact: string; protocol: string | null; expiresIn: number }
+
+function formatRegistrations(reply: CliReply): string[] {
+  const rows = Array.isArray(reply.registrations) ? reply.registrations as RegistrationLine[] : [];
+  const scope = reply.realm ? ` in ${String(reply.realm)}` : '';
+  if (rows.length === 0) return [`No registrations${scope}`];
+  const lines = [`Registrations${scope}: ${String(reply.total)}`,
+    ...rows.map((r) => `  ${r.aor}  ${r.protocol ?? '-'}  ${r.contact}  expires in ${r.expiresIn} s`)];
+  if (reply.truncated) lines.push(`  ... ${Number(reply.total) - rows.length} more`);
+  return lines;
+}
+
+function listOrNone(title: string, none: string, items: string[]): string[] {
+  return items.length === 0 ? [none] : [title, ...items.map((item) => `  - ${item}`)];
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(String) : [];
+}
