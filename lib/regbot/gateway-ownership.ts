@@ -1,0 +1,99 @@
+/**
+ * Who registers which gateway. Two layers:
+ *
+ * - `<cluster>:regbot-token`, the reference's leader key, kept for mixed clusters: while a process that
+ *   is not one of ours holds it, we register nothing. One of our instances holds it (SET NX PX, renewed
+ *   by compare-and-set), so a reference sidecar that starts beside us stays passive.
+ * - Among our instances the work is shared: each heartbeats into the `<cluster>:regbot-instances` zset
+ *   (score = expiry in ms) and a gateway belongs to the live instance with the highest rendezvous hash of
+ *   (instance, gateway). When an instance joins or leaves, only its share moves.
+ *
+ * A killed instance's heartbeat runs out after 2/3 of the lease TTL and the others pick up its gateways
+ * at their next heartbeat (every 1/4 TTL), so failover completes within one lease period.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import { keys } from '../store/keys';
+import { RedisLease } from '../store/redis-lease';
+
+/** Our token prefix: a holder with it is one of ours; anything else is a reference sidecar. */
+export const TOKEN_PREFIX = 'sip-sidecar:';
+
+export type OwnershipMode = 'ours' | 'foreign' | 'unknown';
+
+export function rendezvousOwner(instances: readonly string[], gatewaySid: string): string | undefined {
+  let best: string | undefined;
+  let bestScore = '';
+  for (const instance of instances) {
+    const score = createHash('sha1').update(`${instance}|${gatewaySid}`).digest('hex');
+    if (score > bestScore) {
+      best = instance;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+export class GatewayOwnership {
+  readonly instanceId = randomUUID();
+  private readonly lease: RedisLease;
+  private liveInstances: string[] = [];
+  mode: OwnershipMode = 'unknown';
+
+  constructor(private readonly redis: Redis, private readonly clusterId: string, readonly ttlMs: number,
+    private readonly now: () => number = Date.now) {
+    this.lease = new RedisLease(redis, keys.regbotToken(clusterId), `${TOKEN_PREFIX}${this.instanceId}`, ttlMs);
+  }
+
+  get heartbeatMs(): number {
+    return Math.max(100, Math.floor(this.ttlMs / 4));
+  }
+
+  get live(): readonly string[] {
+    return this.liveInstances;
+  }
+
+  /** Heartbeat and lease check; true when the set of gateways we own may have changed. */
+  async tick(): Promise<boolean> {
+    const before = `${this.mode}|${this.liveInstances.join(',')}`;
+    this.liveInstances = await this.heartbeat();
+    this.mode = await this.checkLease();
+    return `${this.mode}|${this.liveInstances.join(',')}` !== before;
+  }
+
+  owns(gatewaySid: string): boolean {
+    return this.mode === 'ours' && rendezvousOwner(this.liveInstances, gatewaySid) === this.instanceId;
+  }
+
+  otherLiveInstances(): number {
+    return this.liveInstances.filter((id) => id !== this.instanceId).length;
+  }
+
+  /** On shutdown: others take over at their next heartbeat instead of after our heartbeat expires. */
+  async leave(): Promise<void> {
+    this.mode = 'unknown';
+    await this.redis.zrem(keys.regbotInstances(this.clusterId), this.instanceId);
+    await this.lease.release();
+  }
+
+  private async heartbeat(): Promise<string[]> {
+    const key = keys.regbotInstances(this.clusterId);
+    const now = this.now();
+    const expiry = now + Math.floor((this.ttlMs * 2) / 3);
+    const [, , members] = await this.redis.multi()
+      .zadd(key, expiry, this.instanceId)
+      .zremrangebyscore(key, '-inf', now)
+      .zrange(key, 0, -1)
+      .pexpire(key, this.ttlMs * 2)
+      .exec() ?? [];
+    const list = members?.[1];
+    return Array.isArray(list) ? (list as string[]).slice().sort() : [this.instanceId];
+  }
+
+  private async checkLease(): Promise<OwnershipMode> {
+    if (await this.lease.acquireOrRenew()) return 'ours';
+    const holder = await this.lease.holder();
+    if (holder === undefined) return (await this.lease.acquire()) ? 'ours' : 'unknown';
+    return holder.startsWith(TOKEN_PREFIX) ? 'ours' : 'foreign';
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * regbot: keeps every carrier gateway that requires registration registered, once per cluster.
+ * Periodically (and whenever the set of live instances or the lease changes) it reads the carriers,
+ * keeps the gateways this instance owns, and applies only the differences: new gateways start (paced),
+ * changed ones are un-REGISTERed and registered again, removed ones are un-REGISTERed, and gateways
+ * handed over to another instance are dropped silently.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type Redis from 'ioredis';
+import type Srf from 'drachtio-srf';
+import type { Config } from '../config/config';
+import type { Database } from '../db/database';
+import { disableCarrierRegistration, loadRegistrationRows, loadSipDomainName } from '../db/carriers';
+import type { DrachtioServerInfo } from '../drachtio/connection';
+import type { Alerter } from '../ops/alerts';
+import type { Logger } from '../ops/logger';
+import { within } from '../ops/shutdown';
+import { publicSipAddresses } from '../sip/hostports';
+import { EphemeralGateways } from './ephemeral-gateways';
+import { GatewayOwnership } from './gateway-ownership';
+import { GatewayRegistration, RegistrationDeps, RegistrationState } from './gateway-registration';
+import { Pacer } from './pacer';
+import { SrfRegisterSender } from './register-sender';
+import { DbStatusWriter, StatusWriter } from './register-status';
+import { RegistrationTarget, aorOf, toTarget } from './registration-target';
+
+/** jambonz alert type strings for carrier registration trouble. */
+export const REGBOT_ALERT = 'carrier-registration-disabled';
+
+export interface RegbotDeps {
+  config: Config;
+  db: Database;
+  redis: Redis;
+  srf: Srf;
+  alerter: Alerter;
+  logger: Logger;
+  serverInfo: () => DrachtioServerInfo | undefined;
+}
+
+export interface GatewayStatus {
+  gatewaySid: string;
+  carrierSid: string;
+  aor: string;
+  state: RegistrationState;
+  nextAttemptAt?: string;
+}
+
+export class Regbot {
+  private readonly registrations = new Map<string, GatewayRegistration>();
+  private readonly ownership: GatewayOwnership;
+  private readonly status: StatusWriter;
+  private readonly ephemeral: EphemeralGateways;
+  private readonly pacer: Pacer;
+  private readonly registrationDeps: RegistrationDeps;
+  private sipDomainName: string | undefined;
+  private readonly reportedInvalid = new Map<string, string>();
+  private timers: NodeJS.Timeout[] = [];
+  private reconciling: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly deps: RegbotDeps) {
+    const { config, redis, logger } = deps;
+    this.ownership = new GatewayOwnership(redis, config.clusterId, config.regbot.leaseTtlMs);
+    this.status = new DbStatusWriter(deps.db, logger);
+    this.ephemeral = new EphemeralGateways(redis);
+    this.pacer = new Pacer(config.regbot.newPerSecond);
+    this.registrationDeps = {
+      sender: new SrfRegisterSender(deps.srf, config.regbot.transactionTimeoutMs),
+      status: this.status,
+      ephemeral: this.ephemeral,
+      contactContext: () => ({
+        publicAddresses: publicSipAddresses(deps.serverInfo()?.hostport),
+        sipDomainName: this.sipDomainName,
+        contactUseIp: config.regbot.contactUseIp,
+      }),
+      sbcAddress: () => deps.serverInfo()?.hostport,
+      config: config.regbot,
+      userAgent: config.regbot.userAgent ?? defaultUserAgent(),
+      logger,
+      random: Math.random,
+      now: Date.now,
+      onThreshold: (target, reason) => this.disableCarrier(target, reason),
+    };
+  }
+
+  /** Idempotent: drachtio reconnects emit 'connect' again. */
+  start(): void {
+    if (this.timers.length > 0 || this.stopped) return;
+    this.deps.logger.info({ instanceId: this.ownership.instanceId }, 'regbot: started');
+    void this.heartbeat(true);
+    this.timers.push(setInterval(() => void this.heartbeat(false), this.ownership.heartbeatMs));
+    this.timers.push(setInterval(() => this.requestReconcile(), this.deps.config.regbot.reloadIntervalMs));
+  }
+
+  snapshot(): { instanceId: string; mode: string; liveInstances: readonly string[]; gateways: GatewayStatus[] } {
+    const gateways = [...this.registrations.values()].map((reg) => ({
+      gatewaySid: reg.target.gatewaySid,
+      carrierSid: reg.target.carrierSid,
+      aor: aorOf(reg.target),
+      state: reg.state,
+      nextAttemptAt: reg.nextAttemptAt ? new Date(reg.nextAttemptAt).toISOString() : undefined,
+    }));
+    return { instanceId: this.ownership.instanceId, mode: this.ownership.mode, liveInstances: this.ownership.live, gateways };
+  }
+
+  /**
+   * Shutdown: leave the cluster first (the others take over at their next heartbeat), then drop our
+   * registrations, un-REGISTERing them only when configured and no other instance will take over.
+   */
+  async stop(budgetMs: number): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    const others = this.ownership.otherLiveInstances();
+    await within(this.ownership.leave(), 500);
+    const unregister = this.deps.config.regbot.unregisterOnShutdown && others === 0 && this.ownership.mode !== 'foreign';
+    const stops = [...this.registrations.values()].map((reg) => reg.stop({ unregister }));
+    this.registrations.clear();
+    await within(Promise.all(stops), budgetMs);
+    this.deps.logger.info({ unregistered: unregister ? stops.length : 0 }, 'regbot: stopped');
+  }
+
+  private async heartbeat(first: boolean): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const changed = await this.ownership.tick();
+      if (changed || first) {
+        this.deps.logger.info({ mode: this.ownership.mode, liveInstances: this.ownership.live.length }, 'regbot: ownership changed');
+        this.requestReconcile();
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'regbot: heartbeat failed (Redis); keeping current registrations');
+    }
+  }
+
+  /** Reconcile passes never overlap; a request during a pass runs one more pass after it. */
+  private requestReconcile(): void {
+    if (this.stopped) return;
+    if (this.reconciling) {
+      this.again = true;
+      return;
+    }
+    this.reconciling = this.reconcile()
+      .catch((err: Error) => this.deps.logger.error({ err: err.message }, 'regbot: reconcile failed'))
+      .finally(() => {
+        this.reconciling = undefined;
+        if (this.again) {
+          this.again = false;
+          this.requestReconcile();
+        }
+      });
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.ownership.mode !== 'ours') {
+      if (this.registrations.size > 0) this.deps.logger.warn({ mode: this.ownership.mode }, 'regbot: not allowed to register; stopping all');
+      await this.dropAll();
+      return;
+    }
+    let targets: RegistrationTarget[];
+    try {
+      [targets, this.sipDomainName] = await Promise.all([this.loadTargets(), loadSipDomainName(this.deps.db)]);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'regbot: cannot read carriers (MySQL); keeping current registrations');
+      return;
+    }
+    if (this.stopped) return;
+    await this.apply(targets);
+  }
+
+  private async loadTargets(): Promise<RegistrationTarget[]> {
+    const rows = await loadRegistrationRows(this.deps.db);
+    const targets: RegistrationTarget[] = [];
+    const seen = new Set<string>();
+    for (const row of rows) {
+      const result = toTarget(row);
+      if (!result.ok) {
+        await this.reportInvalid(row.sipGatewaySid, row.voipCarrierSid, result.reason);
+        continue;
+      }
+      this.reportedInvalid.delete(row.sipGatewaySid);
+      // the same address and credentials twice would be one binding registered twice (reference dedupe)
+      const identity = `${result.target.host}:${result.target.port ?? ''}:${result.target.sipRealm}:${result.target.username}:${result.target.password}`;
+      if (seen.has(identity)) continue;
+      seen.add(identity);
+      targets.push(result.target);
+    }
+    return targets;
+  }
+
+  /** Written once per reason, not on every reload. */
+  private async reportInvalid(gatewaySid: string, carrierSid: string, reason: string): Promise<void> {
+    if (this.reportedInvalid.get(gatewaySid) === reason) return;
+    this.reportedInvalid.set(gatewaySid, reason);
+    this.deps.logger.warn({ gatewaySid, carrierSid, reason }, 'regbot: cannot register gateway');
+    await this.status.write(carrierSid, { ok: false, reason, now: Date.now() });
+  }
+
+  private async apply(targets: RegistrationTarget[]): Promise<void> {
+    const all = new Map(targets.map((target) => [target.gatewaySid, target]));
+    const retiring = new Map<string, { reg: GatewayRegistration; done: Promise<void> }>();
+    for (const [gatewaySid, reg] of this.registrations) {
+      const target = all.get(gatewaySid);
+      if (target && this.ownership.owns(gatewaySid) && target.configKey === reg.target.configKey) continue;
+      this.registrations.delete(gatewaySid);
+      retiring.set(gatewaySid, { reg, done: this.retire(reg, target) });
+    }
+    let started = 0;
+    for (const target of targets) {
+      if (this.registrations.has(target.gatewaySid) || !this.ownership.owns(target.gatewaySid)) continue;
+      const old = retiring.get(target.gatewaySid);
+      const reg = new GatewayRegistration(target, this.registrationDeps);
+      this.registrations.set(target.gatewaySid, reg);
+      // same Call-ID: the new REGISTER must follow the old binding's un-REGISTER, not race it
+      void (old?.done ?? Promise.resolve()).then(() => {
+        if (this.registrations.get(target.gatewaySid) !== reg) return;
+        if (old) reg.continueFrom(old.reg.inheritance());
+        reg.start(this.pacer.nextDelay());
+      });
+      started++;
+    }
+    await Promise.all([...retiring.values()].map((entry) => entry.done));
+    this.deps.logger.info({ registrations: this.registrations.size, started, stopped: retiring.size }, 'regbot: reconciled');
+  }
+
+  /**
+   * Removed or changed in the database → un-REGISTER (a changed gateway registers anew right after).
+   * Still in the database but now owned by another instance → drop silently: that instance registers the
+   * same Contact, and keeps the eph-gw-ip entries alive.
+   */
+  private async retire(reg: GatewayRegistration, current: RegistrationTarget | undefined): Promise<void> {
+    const handedOver = current !== undefined && current.configKey === reg.target.configKey;
+    this.deps.logger.info({ gatewaySid: reg.target.gatewaySid, aor: aorOf(reg.target), reason: handedOver ? 'hand-over' : current ? 'changed' : 'removed' },
+      'regbot: retiring registration');
+    await reg.stop({ unregister: !handedOver });
+    if (!current && reg.target.trunkType === 'reg') {
+      await this.ephemeral.remove(reg.target).catch((err: Error) =>
+        this.deps.logger.warn({ err: err.message }, 'regbot: could not remove eph-gw-ip entries'));
+    }
+  }
+
+  private async dropAll(): Promise<void> {
+    const regs = [...this.registrations.values()];
+    this.registrations.clear();
+    await Promise.all(regs.map((reg) => reg.stop({ unregister: false })));
+  }
+
+  private async disableCarrier(target: RegistrationTarget, reason: string): Promise<void> {
+    this.registrations.delete(target.gatewaySid);
+    const isReg = target.trunkType === 'reg';
+    try {
+      const found = await disableCarrierRegistration(this.deps.db, target.carrierSid, target.trunkType);
+      if (!found) this.deps.logger.warn({ carrierSid: target.carrierSid }, 'regbot: carrier to disable is gone');
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message, carrierSid: target.carrierSid }, 'regbot: could not disable carrier');
+    }
+    const message = isReg
+      ? `Deactivating carrier ${target.carrierName} (sid:${target.carrierSid}) due to registration errors`
+      : `Disabling Outbound Registration for carrier ${target.carrierName} (sid:${target.carrierSid})`;
+    this.deps.alerter.write({
+      alert_type: REGBOT_ALERT, account_sid: target.accountSid ?? undefined,
+      service_provider_sid: target.serviceProviderSid ?? undefined, target_sid: target.carrierSid, message, detail: reason,
+    });
+    if (isReg) await this.ephemeral.remove(target).catch(() => undefined);
+    this.requestReconcile();
+  }
+}
+
+/** The reference sends "Jambonz <version>". */
+function defaultUserAgent(): string {
+  for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (!fs.existsSync(file)) continue;
+    try {
+      const { version } = JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: string };
+      return `Jambonz ${version ?? ''}`.trim();
+    } catch {
+      break;
+    }
+  }
+  return 'Jambonz';
+}
