@@ -6,6 +6,7 @@ import { decryptSecret } from '../crypto/secret-cipher';
 import { verifyResponse, DigestCredentials } from '../sip/digest';
 import { AlertType, Alerter } from '../ops/alerts';
 import type { Logger } from '../ops/logger';
+import type { RegistrarMetrics } from '../ops/metrics';
 import type { RegisterRequest } from './register-request.types';
 import { AuthDecision, grantFromHookReply } from './grant';
 import { isValidSipStatus } from './sip-status';
@@ -31,6 +32,7 @@ export class Authenticator {
     private readonly guard: HookGuard,
     private readonly alerter: Alerter,
     private readonly options: AuthenticatorOptions,
+    private readonly metrics?: RegistrarMetrics,
   ) {}
 
   async authenticate(account: Account, request: RegisterRequest, credentials: DigestCredentials,
@@ -46,6 +48,7 @@ export class Authenticator {
     const admission = this.guard.admit(hook.url);
     if (admission !== 'allowed') {
       logger.warn({ url: hook.url, admission }, 'registration hook not called (circuit open or too many calls in flight)');
+      this.metrics?.hookSkipped();
       return this.unavailable();
     }
     let outcome: HookOutcome | undefined;
@@ -55,6 +58,7 @@ export class Authenticator {
       this.guard.release(hook.url, outcome === undefined || isHookFailure(outcome));
     }
     logger.debug({ url: hook.url, outcome: outcome.kind, latencyMs: outcome.latencyMs }, 'registration hook answered');
+    this.metrics?.hookCalled(outcome);
     return this.decideOnHookOutcome(account, hook.url, outcome, request, logger);
   }
 
@@ -107,7 +111,8 @@ export class Authenticator {
         return { kind: 'failed', status: 500, reason: 'Invalid registration hook response' };
       case 'unreachable':
         logger.error({ url, reason: outcome.reason }, 'registration hook unreachable');
-        this.alertOnce(AlertType.WEBHOOK_CONNECTION_FAILURE, url, { ...alertTags, message: `${url} ${outcome.reason}` });
+        this.alertOnce(AlertType.WEBHOOK_CONNECTION_FAILURE, url, { ...alertTags, message: `${url} ${outcome.reason}`,
+          detail: outcome.reason });
         return this.unavailable();
     }
   }

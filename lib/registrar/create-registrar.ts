@@ -3,6 +3,7 @@ import type { Config } from '../config/config';
 import type { Database } from '../db/database';
 import type { Alerter } from '../ops/alerts';
 import type { Logger } from '../ops/logger';
+import type { RegistrarMetrics } from '../ops/metrics';
 import type { SipHandler } from '../drachtio/sip-router';
 import type { RegistrationStore } from '../store/registration-store';
 import { AuthGuardStore } from '../store/auth-guard-store';
@@ -24,6 +25,7 @@ export interface RegistrarClients {
   alerter: Alerter;
   logger: Logger;
   sbcIdentity: () => SbcIdentity;
+  metrics?: RegistrarMetrics;
 }
 
 /** Builds the REGISTER handler and everything it depends on from the configuration. */
@@ -55,7 +57,7 @@ export function createRegistrar(config: Config, clients: RegistrarClients): SipH
       encryptionSecret: config.encryptionSecret,
       legacyCrypto: config.legacyCrypto,
       hookRetryAfter: settings.hookRetryAfter,
-    }),
+    }, clients.metrics),
     deviceLimits: new DeviceLimitCheck(db, store, alerter),
     digest: new DigestGate(new NonceIssuer(key.secret, settings.nonceLifetime), guardStore, settings.offerSha256),
     abuse: new AbuseGuard(guardStore, new RateLimiter(settings.rateLimitPerSec, settings.rateLimitBurst), {
@@ -72,5 +74,6 @@ export function createRegistrar(config: Config, clients: RegistrarClients): SipH
       jitterFloor: 300,
     },
     sbcIdentity: clients.sbcIdentity,
+    metrics: clients.metrics,
   });
 }

@@ -5,6 +5,7 @@ import type { RegistrationStore, RegistrationRecord } from '../store/registratio
 import { parseAuthorization, DigestCredentials } from '../sip/digest';
 import { rewriteFirstExpires } from '../sip/contact';
 import type { Logger } from '../ops/logger';
+import type { RegistrarMetrics } from '../ops/metrics';
 import type { AccountDirectory } from './account-directory';
 import type { DeviceLimitCheck } from './device-limit-check';
 import type { Authenticator } from './authenticator';
@@ -34,6 +35,8 @@ export interface RegistrarDeps {
   expiryPolicy: ExpiryPolicy;
   sbcIdentity: () => SbcIdentity;
   now?: () => number;
+  /** Counters and latencies of each outcome (lib/ops/metrics). */
+  metrics?: RegistrarMetrics;
 }
 
 interface Answer {
@@ -43,6 +46,8 @@ interface Answer {
   headers?: Record<string, string>;
   /** Granted expires told to the device, for the outcome log line. */
   expires?: number;
+  /** Answered by the refresh fast path (jambonz's "cached" REGISTER metric). */
+  fastPath?: boolean;
 }
 
 /**
@@ -56,12 +61,12 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   return async (req: SrfRequest, res: SrfResponse, ctx: RequestContext) => {
     const parsed = parseRegister(req);
     if (!parsed.ok) {
-      send(res, ctx, parsed.reason ? reject(parsed.status, parsed.reason) : { status: parsed.status }, undefined);
+      send(res, ctx, parsed.reason ? reject(parsed.status, parsed.reason) : { status: parsed.status }, undefined, deps.metrics);
       return;
     }
     const request = parsed.request;
     const answer = await decide(request, req, ctx.logger);
-    send(res, ctx, answer, request);
+    send(res, ctx, answer, request, deps.metrics);
   };
 
   async function decide(request: RegisterRequest, req: SrfRequest, logger: Logger): Promise<Answer> {
@@ -109,6 +114,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     }
     const decision = await deps.authenticator.authenticate(account, request, credentials, req.headers, logger);
     if (decision.kind === 'refused') {
+      if (decision.banSeconds) countHookBan(deps.metrics);
       if (decision.banSeconds) await deps.abuse.ban(request.sourceAddress, decision.banSeconds);
       else await noteFailure(request, logger);
       return { status: 403, headers: { ...decision.headers, 'X-Reason': decision.reason } };
@@ -123,7 +129,9 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   }
 
   async function noteFailure(request: RegisterRequest, logger: Logger): Promise<void> {
+    deps.metrics?.authFailed();
     if (await deps.abuse.recordFailure(request.sourceAddress, request.aor)) {
+      deps.metrics?.banned();
       logger.warn({ source: request.sourceAddress, aor: request.aor }, 'source banned after repeated authentication failures');
     }
   }
@@ -148,7 +156,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     // refresh would ratchet it down.
     const granted = Math.min(record.grantedExpires ?? cap, request.expires, deps.expiryPolicy.maxExpires);
     await deps.store.save(request.aor, request.realm, { ...record, expiryTime: now() + granted * 1000 }, granted);
-    return ok(request, advertisedExpires(request, granted, deps.natExpires));
+    return { ...ok(request, advertisedExpires(request, granted, deps.natExpires)), fastPath: true };
   }
 
   function isSameFlow(record: RegistrationRecord, request: RegisterRequest): boolean {
@@ -216,21 +224,30 @@ function dropUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-function send(res: SrfResponse, ctx: RequestContext, answer: Answer, request: RegisterRequest | undefined): void {
+function send(res: SrfResponse, ctx: RequestContext, answer: Answer, request: RegisterRequest | undefined,
+  metrics?: RegistrarMetrics): void {
   const opts = { headers: answer.headers ?? {} };
   if (answer.reason) {
     safeSendWithReason(res, answer.status, answer.reason, opts, ctx.logger);
   } else {
     safeSend(res, answer.status, ctx.logger, opts);
   }
+  const latencyMs = Date.now() - ctx.receivedAt;
+  metrics?.registerAnswered(answer.status, latencyMs, answer.fastPath === true);
   ctx.logger.info({
     aor: request?.aor,
     source: request ? `${request.sourceAddress}:${request.sourcePort}` : undefined,
     transport: request?.transport,
     status: answer.status,
     expires: answer.expires,
-    latencyMs: Date.now() - ctx.receivedAt,
+    latencyMs,
   }, 'register outcome');
+}
+
+/** A ban the registration hook asked for: an authentication failure that bans at once. */
+function countHookBan(metrics: RegistrarMetrics | undefined): void {
+  metrics?.authFailed();
+  metrics?.banned();
 }
 
 function safeSendWithReason(res: SrfResponse, status: number, reason: string, opts: object, logger: Logger): void {
