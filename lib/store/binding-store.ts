@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import type Redis from 'ioredis';
+import { keys } from './keys';
+import type { RegistrationRecord } from './registration-store';
+import { BINDING_SCRIPT } from './binding-script';
+
+/**
+ * Several bindings per AoR (RFC 3261 §10.3, RFC 5626), kept in the hash `bindings:<aor>`, with the
+ * legacy single record `user:<aor>` and the `active-user` zsets mirroring the most recently updated
+ * live binding so that sbc-outbound, feature-server and api-server keep working unchanged.
+ *
+ * Every apply/list is one Lua script call (see binding-script.ts): the CSeq check, the limit, the
+ * hash and the mirror change together or not at all.
+ */
+
+/** One Contact of a REGISTER as the store needs it. */
+export interface BindingInput {
+  /** Binding identity, from bindingKeyFor(): instance id (+ reg-id) when present, else the Contact URI. */
+  key: string;
+  /** The Contact URI as sent. */
+  contact: string;
+  /** Granted seconds; 0 removes this binding. */
+  expires: number;
+  callId: string;
+  cseq: number;
+  q?: number;
+  instanceId?: string;
+  regId?: number;
+  /** Path header values (RFC 3327), in the order received. */
+  path?: string[];
+  /** Packet source, 'ip:port'. */
+  source: string;
+  transport?: string;
+  /**
+   * The jambonz `user:<aor>` record to mirror while this binding is the most recently updated live
+   * one. Its expiryTime is overwritten with this binding's expiry (now + expires*1000) so the record,
+   * its TTL and the zset scores can never disagree.
+   */
+  legacy: RegistrationRecord;
+}
+
+export interface StoredBinding extends Omit<BindingInput, 'legacy' | 'expires'> {
+  /** ms since epoch */
+  expiresAt: number;
+  /** ms since epoch, the `now` of the apply that wrote it */
+  updatedAt: number;
+  /** Seconds left at `now`, rounded up: what a 200 OK lists as the Contact's expires. */
+  remaining: number;
+  legacy: RegistrationRecord;
+}
+
+export interface BindingChange {
+  /** Contacts to add, refresh (expires > 0) or remove (expires 0), first Contact of the REGISTER first. */
+  upserts: BindingInput[];
+  /** `Contact: *` with Expires 0: removes every binding. Exclusive with upserts (RFC 3261 §10.2.2). */
+  removeAll?: { callId: string; cseq: number };
+}
+
+export type ApplyResult =
+  /** Live bindings after the change, most recently updated first; `evicted` lists keys dropped for the limit. */
+  | { ok: true; bindings: StoredBinding[]; evicted: string[] }
+  /** Same Call-ID and a CSeq not above the stored one (RFC 3261 §10.3 steps 6-7): nothing changed. */
+  | { ok: false; reason: 'out-of-order'; key: string }
+  /** The change would exceed the limit and cannot be made to fit: nothing changed. */
+  | { ok: false; reason: 'too-many'; limit: number };
+
+/**
+ * 'evict-oldest': drop the least recently updated bindings not touched by this change.
+ * 'reject': refuse a change that adds a new key beyond the limit (refreshes always pass).
+ */
+export type OverflowPolicy = 'evict-oldest' | 'reject';
+
+export interface BindingStoreOptions {
+  maxBindings: number;
+  overflow: OverflowPolicy;
+}
+
+/** CSeq is a 32-bit unsigned integer (RFC 3261 §8.1.1.5). */
+const MAX_CSEQ = 2 ** 32 - 1;
+
+export class BindingStore {
+  private readonly script = new LuaScript(BINDING_SCRIPT);
+
+  constructor(private readonly redis: Redis, private readonly opts: BindingStoreOptions) {
+    if (!Number.isInteger(opts.maxBindings) || opts.maxBindings < 1) {
+      throw new RangeError(`maxBindings must be a positive integer, got ${opts.maxBindings}`);
+    }
+  }
+
+  /** Applies one REGISTER's change to the AoR's bindings atomically; see ApplyResult. */
+  async apply(aor: string, realm: string, change: BindingChange, now = Date.now()): Promise<ApplyResult> {
+    validateChange(change);
+    const upsertArgs = change.upserts.flatMap((input) => upsertArgv(input, now));
+    const removeAll = change.removeAll;
+    const reply = await this.run(aor, realm, now, [
+      removeAll ? '1' : '0',
+      removeAll?.callId ?? '',
+      String(removeAll?.cseq ?? 0),
+      keys.user(aor),
+      String(change.upserts.length),
+      ...upsertArgs,
+    ]);
+    return toResult(reply, now, this.opts.maxBindings);
+  }
+
+  /**
+   * The AoR's live bindings, most recently updated first. Expired ones are pruned and, when that
+   * changes which binding is the newest, `user:<aor>` is re-mirrored; otherwise nothing is written.
+   * The realm zset is the AoR's host part, as the REGISTER handler derives it.
+   */
+  async list(aor: string, now = Date.now()): Promise<StoredBinding[]> {
+    const result = await this.apply(aor, realmOf(aor), { upserts: [] }, now);
+    // An empty change can be neither out of order nor over the limit.
+    return result.ok ? result.bindings : [];
+  }
+
+  /**
+   * `user:<aor>` expires with the newest binding, possibly before an older one of the same AoR. This
+   * finds mirrors whose expiry has passed (their zset score) and re-mirrors each AoR from its hash, so
+   * the record comes back pointing at the binding still alive. Run it before the zset pruner, which
+   * removes exactly those members. Returns how many AoRs it looked at.
+   */
+  async remirrorLapsed(now = Date.now(), batch = 200): Promise<number> {
+    const members = await this.redis.zrangebyscore(keys.activeUsers, '-inf', now, 'LIMIT', 0, batch);
+    const prefix = keys.user('');
+    const aors = members.filter((m) => m.startsWith(prefix)).map((m) => m.slice(prefix.length));
+    await Promise.all(aors.map((aor) => this.list(aor, now)));
+    return aors.length;
+  }
+
+  private async run(aor: string, realm: string, now: number, rest: string[]): Promise<unknown> {
+    const scriptKeys = [keys.bindings(aor), keys.user(aor), keys.activeUsers, keys.activeUsersOfRealm(realm)];
+    const argv = [String(now), String(this.opts.maxBindings), this.opts.overflow, ...rest];
+    return this.script.run(this.redis, scriptKeys, argv);
+  }
+}
+
+/** Loads the script by SHA and falls back to sending it whole when the server has not seen it. */
+class LuaScript {
+  private readonly sha: string;
+
+  constructor(private readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(redis: Redis, scriptKeys: string[], argv: string[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, scriptKeys.length, ...scriptKeys, ...argv);
+    } catch (err) {
+      // After a restart or a sentinel failover the script cache is empty; EVAL also re-caches it.
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return redis.eval(this.source, scriptKeys.length, ...scriptKeys, ...argv);
+    }
+  }
+}
+
+function realmOf(aor: string): string {
+  return aor.slice(aor.lastIndexOf('@') + 1);
+}
+
+/** Misuse is a programming error in the caller, so it throws instead of being refused like a REGISTER. */
+function validateChange(change: BindingChange): void {
+  if (change.removeAll) {
+    if (change.upserts.length > 0) throw new TypeError('removeAll cannot be combined with upserts');
+    assertCseq(change.removeAll.cseq);
+  }
+  for (const input of change.upserts) {
+    if (!input.key) throw new TypeError('binding key is empty');
+    if (!Number.isInteger(input.expires) || input.expires < 0) {
+      throw new RangeError(`expires must be a non-negative integer, got ${input.expires}`);
+    }
+    assertCseq(input.cseq);
+  }
+}
+
+function assertCseq(cseq: number): void {
+  if (!Number.isInteger(cseq) || cseq < 0 || cseq > MAX_CSEQ) throw new RangeError(`invalid CSeq ${cseq}`);
+}
+
+/** The five script arguments of one upsert; the value JSON starts with `{"key"` for the script's splice. */
+function upsertArgv(input: BindingInput, now: number): string[] {
+  const expiresAt = input.expires > 0 ? now + input.expires * 1000 : 0;
+  const { legacy, expires: _expires, key, ...rest } = input;
+  const value = JSON.stringify({
+    key,
+    ...rest,
+    expiresAt,
+    updatedAt: now,
+    legacy: JSON.stringify({ ...legacy, expiryTime: expiresAt }),
+  });
+  return [key, input.callId, String(input.cseq), String(expiresAt), value];
+}
+
+function toResult(reply: unknown, now: number, limit: number): ApplyResult {
+  if (!Array.isArray(reply)) throw new Error('unexpected binding script reply');
+  const [status, first, second] = reply as unknown[];
+  if (status === 'out-of-order') return { ok: false, reason: 'out-of-order', key: String(first) };
+  if (status === 'too-many') return { ok: false, reason: 'too-many', limit };
+  if (status !== 'ok' || !isStringArray(first) || !isStringArray(second)) {
+    throw new Error('unexpected binding script reply');
+  }
+  return { ok: true, evicted: first, bindings: second.map((raw) => parseStored(raw, now)) };
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+/** A hash value as written by upsertArgv plus the script's `seq`, which stays internal. */
+interface StoredValue extends Omit<StoredBinding, 'remaining' | 'legacy'> {
+  seq?: number;
+  legacy: string;
+}
+
+function parseStored(raw: string, now: number): StoredBinding {
+  const value = JSON.parse(raw) as StoredValue;
+  if (typeof value.key !== 'string' || typeof value.expiresAt !== 'number' || typeof value.legacy !== 'string') {
+    throw new Error('malformed stored binding');
+  }
+  const { seq: _seq, legacy, ...binding } = value;
+  return {
+    ...binding,
+    remaining: Math.max(1, Math.ceil((value.expiresAt - now) / 1000)),
+    legacy: JSON.parse(legacy) as RegistrationRecord,
+  };
+}
