@@ -9,13 +9,26 @@ import { DrachtioConnection } from './lib/drachtio/connection';
 import { SipRouter } from './lib/drachtio/sip-router';
 import { createOptionsHandler } from './lib/options/options-handler';
 import { installShutdown, within } from './lib/ops/shutdown';
-import { LogAlerter } from './lib/ops/alerts';
+import { createAlerter } from './lib/ops/influx-alerter';
+import { createMetrics, countingOptions, startUserCountJob, Metrics } from './lib/ops/metrics';
+import { startOpsServer, readinessChecks, OpsServer, ReadinessDeps } from './lib/ops/http-server';
 import { CidrSet } from './lib/net/cidr';
 import { privateSipAddress } from './lib/sip/hostports';
 import { RegistrationStore } from './lib/store/registration-store';
 import { createRegistrar } from './lib/registrar/create-registrar';
 import type { SbcIdentity } from './lib/registrar/register-handler';
 import { startExpiredBindingPruner } from './lib/registrar/expired-binding-pruner';
+import { MembershipRegistry } from './lib/options/membership-registry';
+import { StatusPingTrust } from './lib/options/status-trust';
+import { startExpirySweeper } from './lib/options/expiry-sweeper';
+import { Regbot } from './lib/regbot/regbot';
+import { SbcAddresses } from './lib/db/sbc-addresses';
+import { SbcAddressKeeper } from './lib/sbc/sbc-address-keeper';
+import { CliServer } from './lib/cli/cli-server';
+import { FsCommands } from './lib/cli/fs-commands';
+import { RegistrationCommands } from './lib/cli/registration-commands';
+import { createCarrierPinger } from './lib/options/carrier-pinger';
+import type { SipRequester } from './lib/options/options-ping';
 
 function readConfigOrExit(): Config {
   try {
@@ -46,29 +59,77 @@ function main(): void {
   const drachtio = new DrachtioConnection(config.drachtio, logger);
   const router = new SipRouter(drachtio.srf, logger);
 
-  const alerter = new LogAlerter(logger);
+  const alerter = createAlerter(config, logger);
+  const metrics = createMetrics(config.stats, logger);
+  metrics.watchDrachtio(() => drachtio.connected);
   const store = new RegistrationStore(redis);
   const network = new CidrSet(config.networkCidrs);
   let sbcIdentity: SbcIdentity = {};
+  const sbcAddresses = new SbcAddressKeeper(new SbcAddresses(db), {
+    keepAliveMs: config.sbcPublicAddressKeepAliveMs,
+    deadSeconds: config.mysql.deadSbcSeconds,
+    hostports: () => (drachtio.connected ? drachtio.serverInfo?.hostport : undefined),
+  }, logger);
   drachtio.on('connect', () => {
     const info = drachtio.serverInfo;
     sbcIdentity = { sbcAddress: info?.hostport, privateSbcAddress: privateSipAddress(info?.localHostports, network) };
+    void sbcAddresses.refresh();
   });
-  router.on('options', createOptionsHandler());
-  router.on('register', createRegistrar(config, { db, redis, store, alerter, logger, sbcIdentity: () => sbcIdentity }));
+  const membership = new MembershipRegistry(redis, config.clusterId);
+  const trust = new StatusPingTrust([network, new CidrSet(config.options.trustedCidrs)]);
+  router.on('options', countingOptions(createOptionsHandler({ membership, trust }), metrics));
+  const sweeper = startExpirySweeper(membership, {
+    expiresMs: config.options.expiresIntervalMs, periodMs: config.options.checkExpiresIntervalMs,
+  }, logger);
+  router.on('register', createRegistrar(config, { db, redis, store, alerter, logger, sbcIdentity: () => sbcIdentity, metrics }));
   const pruner = startExpiredBindingPruner(store, logger);
+  sbcAddresses.start();
+  const cli = new CliServer(config.socketPath, {
+    fs: new FsCommands(redis, config.clusterId),
+    registrations: new RegistrationCommands(redis, store),
+  }, logger);
+  cli.start().catch((err: Error) => logger.error({ err: err.message, socketPath: config.socketPath },
+    'could not open the CLI socket; CLI disabled'));
+  const regbot = new Regbot({ config, db, redis, srf: drachtio.srf, alerter, logger, serverInfo: () => drachtio.serverInfo });
+  // regbot sends through drachtio, so it starts on the first connect (start() ignores later reconnects)
+  drachtio.on('connect', () => regbot.start());
+  const carrierPinger = createCarrierPinger(config, {
+    db, redis, alerter, logger, srf: drachtio.srf as unknown as SipRequester, connected: () => drachtio.connected,
+  });
+  carrierPinger.start();
   drachtio.start();
+  // Commands fail at once while Redis is not connected (no offline queue), so counting starts once it is.
+  let userCount: { stop(): void } | undefined;
+  const startCounting = () => { userCount ??= startUserCountJob(() => store.countAll(), metrics, logger); };
+  if (redis.status === 'ready') startCounting();
+  else redis.once('ready', startCounting);
+  const ops = startOps(config, logger, metrics, { drachtio, db, redis });
   logger.info({ drachtio: `${config.drachtio.host}:${config.drachtio.port}`, clusterId: config.clusterId },
     'sip-sidecar started');
 
   installShutdown(logger, [
     { name: 'drain SIP requests', run: () => router.drain(2000) },
-    { name: 'stop background jobs', run: () => pruner.stop() },
+    { name: 'close ops HTTP server', run: () => within(ops.then((server) => server?.close()), 500) },
+    { name: 'stop background jobs', run: () => { pruner.stop(); sweeper.stop(); sbcAddresses.stop(); } },
+    { name: 'stop regbot', run: () => regbot.stop(1500) },
+    { name: 'stop carrier pinger', run: () => within(carrierPinger.stop(), 500) },
+    { name: 'close CLI socket', run: () => within(cli.close(), 500) },
     { name: 'disconnect drachtio', run: () => drachtio.stop() },
     { name: 'close MySQL', run: () => within(db.close(), 1000) },
-    { name: 'flush alerts', run: () => within(alerter.flush(), 500) },
+    { name: 'flush alerts', run: () => within(alerter.flush(), 1500) },
+    { name: 'stop metrics', run: () => { userCount?.stop(); return within(metrics.close(), 500); } },
     { name: 'close Redis', run: () => within(redis.quit(), 1000) },
   ], flushLogs);
+}
+
+/** /health, /ready and /metrics on HTTP_PORT (0: off). A port in use is logged, not fatal: SIP matters more. */
+function startOps(config: Config, logger: Logger, metrics: Metrics, deps: ReadinessDeps): Promise<OpsServer | undefined> {
+  if (config.httpPort === 0) return Promise.resolve(undefined);
+  return startOpsServer({ port: config.httpPort, checks: readinessChecks(deps), metrics, logger })
+    .catch((err: Error) => {
+      logger.error({ err: err.message, port: config.httpPort }, 'cannot start the ops HTTP server; /health, /ready and /metrics are off');
+      return undefined;
+    });
 }
 
 main();
