@@ -16,23 +16,28 @@ export interface UdpSipClient {
 export async function createUdpSipClient(localAddress = '127.0.0.1', target: { host: string; port: number }): Promise<UdpSipClient> {
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, localAddress, resolve));
-  const waiters: { cseq: string; resolve: (msg: string) => void }[] = [];
+  const waiters: { key: string; resolve: (msg: string) => void }[] = [];
+  const keyOf = (message: string) => `${sipHeader(message, 'Call-ID') ?? ''}|${sipHeader(message, 'CSeq') ?? ''}`;
   socket.on('message', (data) => {
     const text = data.toString();
     const status = Number(/^SIP\/2\.0 (\d{3})/.exec(text)?.[1] ?? 0);
     if (status < 200) return;
-    const cseq = sipHeader(text, 'CSeq') ?? '';
-    const index = waiters.findIndex((w) => w.cseq === cseq);
+    const index = waiters.findIndex((w) => w.key === keyOf(text));
     if (index >= 0) waiters.splice(index, 1)[0].resolve(text);
   });
   return {
     localAddress,
     localPort: socket.address().port,
     request(message, timeoutMs = 5000) {
-      const cseq = sipHeader(message, 'CSeq') ?? '';
+      const key = keyOf(message);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no final response to CSeq ${cseq}`)), timeoutMs);
-        waiters.push({ cseq, resolve: (msg) => { clearTimeout(timer); resolve(msg); } });
+        const waiter = { key, resolve: (msg: string) => { clearTimeout(timer); resolve(msg); } };
+        const timer = setTimeout(() => {
+          // A waiter left behind would take the answer meant for a later request with the same key.
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`no final response to ${key}`));
+        }, timeoutMs);
+        waiters.push(waiter);
         socket.send(message, target.port, target.host);
       });
     },
