@@ -15,6 +15,7 @@ import { startOpsServer, readinessChecks, OpsServer, ReadinessDeps } from './lib
 import { CidrSet } from './lib/net/cidr';
 import { privateSipAddress } from './lib/sip/hostports';
 import { RegistrationStore } from './lib/store/registration-store';
+import { BindingStore } from './lib/store/binding-store';
 import { createRegistrar } from './lib/registrar/create-registrar';
 import type { SbcIdentity } from './lib/registrar/register-handler';
 import { startExpiredBindingPruner } from './lib/registrar/expired-binding-pruner';
@@ -63,6 +64,7 @@ function main(): void {
   const metrics = createMetrics(config.stats, logger);
   metrics.watchDrachtio(() => drachtio.connected);
   const store = new RegistrationStore(redis);
+  const bindings = new BindingStore(redis, { maxBindings: config.registrar.maxBindings, overflow: config.registrar.bindingsOverflow });
   const network = new CidrSet(config.networkCidrs);
   let sbcIdentity: SbcIdentity = {};
   const sbcAddresses = new SbcAddressKeeper(new SbcAddresses(db), {
@@ -81,8 +83,8 @@ function main(): void {
   const sweeper = startExpirySweeper(membership, {
     expiresMs: config.options.expiresIntervalMs, periodMs: config.options.checkExpiresIntervalMs,
   }, logger);
-  router.on('register', createRegistrar(config, { db, redis, store, alerter, logger, sbcIdentity: () => sbcIdentity, metrics }));
-  const pruner = startExpiredBindingPruner(store, logger);
+  router.on('register', createRegistrar(config, { db, redis, store, bindings, alerter, logger, sbcIdentity: () => sbcIdentity, metrics }));
+  const pruner = startExpiredBindingPruner(store, logger, () => bindings.remirrorLapsed());
   sbcAddresses.start();
   const cli = new CliServer(config.socketPath, {
     fs: new FsCommands(redis, config.clusterId),

@@ -113,6 +113,8 @@ export interface RegistrarConfig {
   minExpires: number;
   maxExpires: number;
   expiresJitterPercent: number;
+  maxBindings: number;
+  bindingsOverflow: 'evict-oldest' | 'reject';
 }
 
 export interface Config {
@@ -318,6 +320,8 @@ function readRegistrar(reader: EnvReader): RegistrarConfig {
     minExpires: reader.int('REGISTRAR_MIN_EXPIRES', 20, 1, 86400),
     maxExpires: reader.int('REGISTRAR_MAX_EXPIRES', 86400, 60, 4294967295),
     expiresJitterPercent: reader.number('REGISTRAR_EXPIRES_JITTER_PERCENT', 10, 0, 50),
+    maxBindings: reader.int('REGISTRAR_MAX_BINDINGS', 10, 1, 1000),
+    bindingsOverflow: reader.oneOf('REGISTRAR_BINDINGS_OVERFLOW', 'evict-oldest', ['evict-oldest', 'reject'] as const),
   };
 }
 

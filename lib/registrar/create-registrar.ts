@@ -6,6 +6,7 @@ import type { Logger } from '../ops/logger';
 import type { RegistrarMetrics } from '../ops/metrics';
 import type { SipHandler } from '../drachtio/sip-router';
 import type { RegistrationStore } from '../store/registration-store';
+import type { BindingStore } from '../store/binding-store';
 import { AuthGuardStore } from '../store/auth-guard-store';
 import { RegistrationHookClient } from '../hook/registration-hook-client';
 import { HookGuard } from '../hook/hook-guard';
@@ -22,6 +23,7 @@ export interface RegistrarClients {
   db: Database;
   redis: Redis;
   store: RegistrationStore;
+  bindings: BindingStore;
   alerter: Alerter;
   logger: Logger;
   sbcIdentity: () => SbcIdentity;
@@ -53,6 +55,7 @@ export function createRegistrar(config: Config, clients: RegistrarClients): SipH
     natExpires: settings.natExpires,
     accounts: new AccountDirectory(db, settings.accountCacheTtlMs, settings.accountCacheMax),
     store,
+    bindings: clients.bindings,
     authenticator: new Authenticator(db, hooks, hookGuard, alerter, {
       encryptionSecret: config.encryptionSecret,
       legacyCrypto: config.legacyCrypto,

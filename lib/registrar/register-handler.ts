@@ -3,14 +3,15 @@ import { safeSend } from '../drachtio/sip-router';
 import type { Account } from '../db/accounts';
 import type { RegistrationStore, RegistrationRecord } from '../store/registration-store';
 import { parseAuthorization, DigestCredentials } from '../sip/digest';
-import { rewriteFirstExpires } from '../sip/contact';
 import type { Logger } from '../ops/logger';
 import type { RegistrarMetrics } from '../ops/metrics';
 import type { AccountDirectory } from './account-directory';
 import type { DeviceLimitCheck } from './device-limit-check';
 import type { Authenticator } from './authenticator';
 import { parseRegister } from './register-request';
-import type { RegisterRequest } from './register-request.types';
+import type { RegisterRequest, RequestContact } from './register-request.types';
+import type { BindingStore, StoredBinding, BindingInput, ApplyResult } from '../store/binding-store';
+import { bindingKeyFor } from './binding-key';
 import { Grant, grantedExpires } from './grant';
 import { advertisedExpires } from './nat';
 import type { DigestGate } from './digest-gate';
@@ -27,6 +28,7 @@ export interface RegistrarDeps {
   natExpires: number;
   accounts: AccountDirectory;
   store: RegistrationStore;
+  bindings: BindingStore;
   authenticator: Authenticator;
   deviceLimits: DeviceLimitCheck;
   digest: DigestGate;
@@ -125,7 +127,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       if (decision.retryAfter) headers['Retry-After'] = String(decision.retryAfter);
       return { status: decision.status, headers };
     }
-    return request.type === 'unregister' ? unregister(request) : register(request, decision.grant, cap);
+    return request.type === 'unregister' ? unregister(request, decision.grant) : register(request, decision.grant, cap);
   }
 
   async function noteFailure(request: RegisterRequest, logger: Logger): Promise<void> {
@@ -137,51 +139,107 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   }
 
   /**
-   * A device refreshing from the same address and Call-ID, well before its binding expires, was
-   * authenticated moments ago: answer from the stored binding and extend it, without a challenge.
+   * A device refreshing its one binding from the same address and Call-ID, well before it expires, was
+   * authenticated moments ago: extend the binding without a challenge.
    */
   async function tryFastRefresh(request: RegisterRequest, cap: number, logger: Logger): Promise<Answer | undefined> {
-    let record: RegistrationRecord | undefined;
+    const contact = request.contacts[0];
+    if (!contact || request.contacts.length !== 1) return undefined;
+    let bindings: StoredBinding[];
     try {
-      record = await deps.store.get(request.aor);
+      bindings = await deps.bindings.list(request.aor);
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'registration lookup failed; authenticating fully');
       return undefined;
     }
-    if (!record || !isSameFlow(record, request)) return undefined;
-    if (record.expiryTime - now() <= deps.natExpires * 1000) return undefined;
+    const binding = bindings.find((b) => b.key === bindingKeyFor(contact));
+    if (!binding || !isSameFlow(binding, request, contact)) return undefined;
+    if (binding.expiresAt - now() <= deps.natExpires * 1000) return undefined;
     const account = await deps.accounts.findBySipRealm(request.realm).catch(() => undefined);
     if (!account?.isActive) return undefined;
     // The lifetime granted at the last authentication stands; re-applying storm jitter on every
     // refresh would ratchet it down.
-    const granted = Math.min(record.grantedExpires ?? cap, request.expires, deps.expiryPolicy.maxExpires);
-    await deps.store.save(request.aor, request.realm, { ...record, expiryTime: now() + granted * 1000 }, granted);
-    return { ...ok(request, advertisedExpires(request, granted, deps.natExpires)), fastPath: true };
+    const granted = Math.min(binding.legacy.grantedExpires ?? cap, requestedFor(contact, request), deps.expiryPolicy.maxExpires);
+    const { expiresAt: _expiresAt, updatedAt: _updatedAt, remaining: _remaining, ...stored } = binding;
+    const result = await deps.bindings.apply(request.aor, request.realm,
+      { upserts: [{ ...stored, cseq: request.cseq, expires: granted }] }, now());
+    if (!result.ok) return undefined;
+    return { ...answerFor(request, result.bindings, new Set([binding.key])), fastPath: true };
   }
 
-  function isSameFlow(record: RegistrationRecord, request: RegisterRequest): boolean {
-    return record.proxy === proxyOf(request)
-      && record.callId === request.callId
-      && record.contact === request.contactUri;
+  function isSameFlow(binding: StoredBinding, request: RegisterRequest, contact: RequestContact): boolean {
+    return binding.source === sourceOf(request)
+      && binding.callId === request.callId
+      && binding.contact === contact.uri
+      && request.cseq > binding.cseq;
   }
 
   /** `cap`: the requested lifetime after the registrar's bounds and storm jitter. */
   async function register(request: RegisterRequest, grant: Grant, cap: number): Promise<Answer> {
-    const granted = grantedExpires(grant, cap);
-    const record = buildRecord(request, grant, granted);
-    await deps.store.save(request.aor, request.realm, record, granted);
-    return ok(request, advertisedExpires(request, granted, deps.natExpires));
+    const upserts = request.contacts.map((contact) => {
+      const requested = requestedFor(contact, request);
+      const granted = requested === 0 ? 0 : grantedExpires(grant, Math.min(requested, cap));
+      return bindingInput(request, contact, grant, granted);
+    });
+    return applied(request, await deps.bindings.apply(request.aor, request.realm, { upserts }, now()),
+      new Set(upserts.map((u) => u.key)));
   }
 
-  async function unregister(request: RegisterRequest): Promise<Answer> {
-    await deps.store.remove(request.aor, request.realm);
-    return { status: 200, headers: { Contact: request.contactHeader, Expires: '0' }, expires: 0 };
+  async function unregister(request: RegisterRequest, grant: Grant): Promise<Answer> {
+    const change = request.contacts.length === 0
+      ? { upserts: [], removeAll: { callId: request.callId, cseq: request.cseq } }
+      : { upserts: request.contacts.map((contact) => bindingInput(request, contact, grant, 0)) };
+    const result = await deps.bindings.apply(request.aor, request.realm, change, now());
+    const answer = applied(request, result, new Set());
+    if (answer.status === 200) {
+      answer.headers = { ...answer.headers, Expires: '0' };
+      answer.headers.Contact ??= request.contactHeader;
+      answer.expires = 0;
+    }
+    return answer;
   }
 
-  function buildRecord(request: RegisterRequest, grant: Grant, granted: number): RegistrationRecord {
+  function applied(request: RegisterRequest, result: ApplyResult, ownKeys: Set<string>): Answer {
+    if (result.ok) return answerFor(request, result.bindings, ownKeys);
+    if (result.reason === 'out-of-order') return reject(500, 'Out of order CSeq for this binding');
+    return reject(403, `Too many bindings for this address of record (limit ${result.limit})`);
+  }
+
+  /**
+   * 200 OK listing every live binding of the AoR with its remaining lifetime (RFC 3261 §10.3 step 8);
+   * the device's own bindings behind a NAT are told the short NAT interval.
+   */
+  function answerFor(request: RegisterRequest, bindings: StoredBinding[], ownKeys: Set<string>): Answer {
+    const told = (b: StoredBinding) => (ownKeys.has(b.key) ? advertisedExpires(withContact(request, b), b.remaining, deps.natExpires) : b.remaining);
+    const own = bindings.find((b) => ownKeys.has(b.key) && b.key === bindingKeyFor(request.contacts[0] ?? { uri: '' }));
+    const expires = own ? told(own) : 0;
+    const headers: Record<string, string> = { Expires: String(expires) };
+    if (bindings.length > 0) headers.Contact = bindings.map((b) => `<${b.contact}>;expires=${told(b)}`).join(', ');
+    if (request.path && own) headers.Path = request.path.join(', ');
+    return { status: 200, headers, expires };
+  }
+
+  function bindingInput(request: RegisterRequest, contact: RequestContact, grant: Grant, granted: number): BindingInput {
+    return dropUndefined({
+      key: bindingKeyFor(contact),
+      contact: contact.uri,
+      expires: granted,
+      callId: request.callId,
+      cseq: request.cseq,
+      q: contact.q,
+      instanceId: contact.instanceId,
+      regId: contact.regId,
+      path: request.path,
+      source: sourceOf(request),
+      transport: request.transport,
+      legacy: buildRecord(request, contact, grant, granted),
+    });
+  }
+
+  function buildRecord(request: RegisterRequest, contact: RequestContact, grant: Grant, granted: number): RegistrationRecord {
     const { sbcAddress, privateSbcAddress } = deps.sbcIdentity();
     return dropUndefined({
-      contact: request.contactUri,
+      contact: contact.uri,
       sbcAddress,
       privateSbcAddress,
       protocol: request.transport,
@@ -203,12 +261,19 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   }
 }
 
-function ok(request: RegisterRequest, expires: number): Answer {
-  return {
-    status: 200,
-    headers: { Contact: rewriteFirstExpires(request.contactHeader, expires), Expires: String(expires) },
-    expires,
-  };
+/** A contact's requested lifetime: its own expires parameter, else the Expires header. */
+function requestedFor(contact: RequestContact, request: RegisterRequest): number {
+  return contact.expires ?? request.expiresHeader ?? request.expires;
+}
+
+function sourceOf(request: RegisterRequest): string {
+  return `${request.sourceAddress}:${request.sourcePort}`;
+}
+
+/** The request as seen from one stored binding, for the NAT rule. */
+function withContact(request: RegisterRequest, binding: StoredBinding): RegisterRequest {
+  const parsed = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?/.exec(binding.contact);
+  return { ...request, contactHost: parsed?.[1], contactPort: parsed?.[2] ? Number(parsed[2]) : undefined };
 }
 
 function reject(status: number, xReason: string): Answer {

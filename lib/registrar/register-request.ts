@@ -1,6 +1,6 @@
 import type { SrfRequest } from '../drachtio/sip-router';
 import { parseSipUri, parseHeaderUri, aorFromUri } from '../sip/uri';
-import { parseContactHeader, requestedExpires, ContactHeader } from '../sip/contact';
+import { parseContactHeader, requestedExpires, parseDeltaSeconds, ContactHeader } from '../sip/contact';
 import { transportFromVia } from '../sip/via';
 import type { ParsedRegister, RegisterRequest } from './register-request.types';
 
@@ -52,6 +52,20 @@ function buildRequest(req: SrfRequest, contactHeader: string, contact: ContactHe
     sourcePort: Number(meta.source_port),
     receivedOn: meta.receivedOn,
     callId: req.get('Call-ID'),
+    cseq: Number(/^\s*(\d+)/.exec(req.get('CSeq') ?? '')?.[1] ?? 0),
+    contacts: contact.kind === 'list' ? contact.contacts.map((c) => ({
+      uri: c.uri, host: c.sipUri?.host, port: c.sipUri?.port, expires: c.expires, q: c.q, instanceId: c.instanceId, regId: c.regId,
+    })) : [],
+    expiresHeader: req.has('Expires') ? parseDeltaSeconds(req.get('Expires')) : undefined,
+    path: pathOf(req),
     authorization: req.has('Authorization') ? req.get('Authorization') : undefined,
   };
+}
+
+/** Path is stored and echoed only when the device says it supports it (RFC 3327 §5.3). */
+function pathOf(req: SrfRequest): string[] | undefined {
+  if (!req.has('Path')) return undefined;
+  const supported = (req.has('Supported') ? req.get('Supported') : '').split(',').map((s) => s.trim().toLowerCase());
+  if (!supported.includes('path')) return undefined;
+  return req.get('Path').split(/,(?=\s*<)/).map((value) => value.trim()).filter(Boolean);
 }

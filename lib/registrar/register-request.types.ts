@@ -20,7 +20,24 @@ export interface RegisterRequest {
   sourcePort: number;
   receivedOn?: string;
   callId: string;
+  cseq: number;
+  /** Every Contact of the request (empty for `Contact: *`). */
+  contacts: RequestContact[];
+  /** The Expires header, for contacts without their own expires parameter. */
+  expiresHeader?: number;
+  /** Path header values (RFC 3327) when the device sent them and supports path. */
+  path?: string[];
   authorization?: string;
+}
+
+export interface RequestContact {
+  uri: string;
+  host?: string;
+  port?: number;
+  expires?: number;
+  q?: number;
+  instanceId?: string;
+  regId?: number;
 }
 
 export type ParsedRegister =

@@ -11,12 +11,14 @@ const LOOKALIKE = 'xhosted.example.com';
 const NO_PLAN = 'noplan.example.com';
 let bed: RegistrarBed;
 
-async function registerDevice(t: test.Test, user: string, domain: string, expect = 200) {
+async function registerDevice(t: test.Test, user: string, domain: string, expect = 200, localPort?: number) {
   const scenario = expect === 200 ? 'register-auth' : 'register-noauth';
   return expectSippSuccess(t, registerRun(scenario, {
-    target: bed.target, devices: { user, password: 'pw', domain }, expect, localPort: await findFreePort(),
+    target: bed.target, devices: { user, password: 'pw', domain }, expect, localPort: localPort ?? await findFreePort(),
   }), `${user}@${domain} → ${expect}`);
 }
+
+let d2Port = 0;
 
 test('hosted: set up', async (t) => {
   bed = await createRegistrarBed();
@@ -46,7 +48,8 @@ test('hosted: devices of another realm ending in the same name do not count', as
 
 test('hosted: the limit (device=2, ratio 0) admits exactly two devices', async (t) => {
   await registerDevice(t, 'd1', HOSTED);
-  await registerDevice(t, 'd2', HOSTED);
+  d2Port = await findFreePort();
+  await registerDevice(t, 'd2', HOSTED, 200, d2Port);
   const refused = await registerDevice(t, 'd3', HOSTED, 503);
   const answer = receivedResponses(refused).find((msg) => msg.startsWith('SIP/2.0 503'));
   t.equal(answer?.split('\r\n')[0], 'SIP/2.0 503 Max Devices Registered', 'reason phrase');
@@ -63,7 +66,7 @@ test('hosted: the limit (device=2, ratio 0) admits exactly two devices', async (
 
 test('hosted: an unregistered device frees its place', async (t) => {
   await expectSippSuccess(t, registerRun('register-auth', {
-    target: bed.target, devices: { user: 'd2', password: 'pw', domain: HOSTED }, expires: 0, expectExpires: 0,
+    target: bed.target, devices: { user: 'd2', password: 'pw', domain: HOSTED }, expires: 0, expectExpires: 0, localPort: d2Port,
   }), 'd2 unregisters');
   await registerDevice(t, 'd3', HOSTED);
 });

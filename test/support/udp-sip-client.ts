@@ -50,6 +50,13 @@ export function sipHeader(message: string, name: string): string | undefined {
   return line?.slice(line.indexOf(':') + 1).trim();
 }
 
+/** Every value of a header, whether sent as several lines or as one comma-separated line. */
+export function sipHeaderValues(message: string, name: string): string[] {
+  return message.split('\r\n')
+    .filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))
+    .flatMap((l) => l.slice(l.indexOf(':') + 1).split(/,\s*(?=<)/).map((v) => v.trim()));
+}
+
 export interface RegisterText {
   user: string;
   realm: string;

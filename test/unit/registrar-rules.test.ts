@@ -11,7 +11,7 @@ function request(overrides: Partial<RegisterRequest>): RegisterRequest {
   return {
     aor: 'alice@example.com', realm: 'example.com', contactHeader: '<sip:alice@10.0.0.5:5060>',
     contactUri: 'sip:alice@10.0.0.5:5060', contactHost: '10.0.0.5', contactPort: 5060, expires: 3600,
-    type: 'register', transport: 'udp', sourceAddress: '10.0.0.5', sourcePort: 5060, callId: 'c1',
+    type: 'register', transport: 'udp', sourceAddress: '10.0.0.5', sourcePort: 5060, callId: 'c1', cseq: 1, contacts: [],
     ...overrides,
   };
 }
