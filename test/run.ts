@@ -34,6 +34,8 @@ function countResults(): void {
   });
   stream.on('end', () => {
     console.log(`\n${passed} passed, ${failed} failed`);
+    // tape's own exit hook would close the (already closed) results a second time.
+    process.removeAllListeners('exit');
     process.exit(failed > 0 || passed === 0 ? 1 : 0);
   });
 }
@@ -44,6 +46,9 @@ const files = findTestFiles(__dirname).filter(
 );
 
 countResults();
+// tape closes its results (plan and summary) only when the event loop drains; a leaked socket in one
+// test file would then hang the run forever. Close as soon as the last test has finished instead.
+test.onFinish(() => (test as unknown as { getHarness(): { close(): void } }).getHarness().close());
 test('set-up: create the jambones_test database', async (t) => {
   await createTestDatabase();
   t.pass('jambones_test created from db/schema.sql');
