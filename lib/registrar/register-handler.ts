@@ -147,6 +147,10 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     if (!contact || request.contacts.length !== 1) return undefined;
     let bindings: StoredBinding[];
     try {
+      // A plain GET of the legacy record rules out most REGISTERs (first registrations, challenges)
+      // before the costlier binding list; it mirrors the AoR's most recently refreshed device.
+      const mirror = await deps.store.get(request.aor);
+      if (!mirror || mirror.callId !== request.callId || mirror.proxy !== proxyOf(request)) return undefined;
       bindings = await deps.bindings.list(request.aor);
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'registration lookup failed; authenticating fully');
