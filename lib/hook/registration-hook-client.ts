@@ -2,25 +2,18 @@ import http from 'node:http';
 import https from 'node:https';
 import type { RegistrationHook } from '../db/accounts';
 import { signHookBody, GET_HOOK_SIGNED_PAYLOAD } from './signature';
+import type { DigestCredentials } from '../sip/digest';
 
-/** What jambonz sends a registration hook: the digest fields of the REGISTER and where it came from. */
-export interface HookAuthRequest {
+/**
+ * What jambonz sends a registration hook: where the REGISTER came from, and its digest fields exactly as
+ * parsed from the Authorization header.
+ */
+export interface HookAuthRequest extends DigestCredentials {
   source_address: string;
   source_port: number;
   method: string;
   headers?: Record<string, unknown>;
   expires: number;
-  scheme: 'digest';
-  username: string;
-  realm: string;
-  nonce: string;
-  uri: string;
-  algorithm: string;
-  response: string;
-  qop?: string;
-  nc?: string;
-  cnonce?: string;
-  opaque?: string;
 }
 
 export type HookOutcome =
