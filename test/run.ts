@@ -6,6 +6,7 @@
  * contains one of the given words. The last line is the plain "N passed, N failed" summary.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import test from 'tape';
 import { createTestDatabase, dropTestDatabase } from './support/test-db';
@@ -39,6 +40,10 @@ function countResults(): void {
     process.exit(failed > 0 || passed === 0 ? 1 : 0);
   });
 }
+
+// The service logs of the whole run, searched for secrets by test/zz-log-secrets.test.ts.
+process.env.SERVICE_LOG_FILE ??= path.join(os.tmpdir(), `sip-sidecar-service-logs-${process.pid}.log`);
+fs.writeFileSync(process.env.SERVICE_LOG_FILE, '');
 
 const filters = process.argv.slice(2);
 const files = findTestFiles(__dirname).filter(

@@ -3,6 +3,7 @@
  * wait for its log lines and its exit.
  */
 import { spawn, ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { testDbEnv } from './test-db';
 import { testRedisEnv } from './test-redis';
@@ -53,6 +54,8 @@ export function startService(env: Record<string, string>, opts: { inheritEnv?: b
   let err = '';
   let partial = '';
   proc.stdout?.on('data', (chunk: Buffer) => {
+    // Every service's log goes to one file per run, which the last test searches for secrets.
+    if (process.env.SERVICE_LOG_FILE) fs.appendFileSync(process.env.SERVICE_LOG_FILE, chunk);
     out += chunk.toString();
     partial += chunk.toString();
     const lines = partial.split('\n');
