@@ -71,7 +71,7 @@ test('ops alerts: account-device-limit reaches InfluxDB with the periodic flush'
   t.equal(rows[0]?.message, 'you have exceeded your account limit of 1 registered devices; please consider upgrading your plan',
     'the reference message (worded by @jambonz/time-series)');
   t.equal(rows[0]?.service_provider_sid, limited.service_provider_sid, 'tagged with the service provider');
-  t.ok(bed.service?.logs.some((l) => (l.alert as { alert_type?: string } | undefined)?.alert_type === 'account-device-limit'),
+  t.ok(await bed.service?.waitForLog((l) => (l.alert as { alert_type?: string } | undefined)?.alert_type === 'account-device-limit', 3000).catch(() => undefined),
     'and logged');
 });
 

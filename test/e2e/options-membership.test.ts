@@ -123,7 +123,7 @@ test('options membership: status pings from outside the trusted network change n
   t.deepEqual(await members(ACTIVE_FS), before, 'active-fs unchanged');
   t.deepEqual(await members(ACTIVE_RTP), [], 'active-rtp unchanged');
   t.notOk((await members(FS_URLS)).includes('http://evil.example.com'), 'the URL was not recorded');
-  const warning = service.logs.find((line) => typeof line.msg === 'string' && line.msg.startsWith('status OPTIONS from outside'));
+  const warning = await service.waitForLog((line) => typeof line.msg === 'string' && line.msg.startsWith('status OPTIONS from outside'), 3000).catch(() => undefined);
   t.equal(warning?.source, '127.0.0.200', 'the ignored source is logged');
 });
 
@@ -154,7 +154,7 @@ test('options membership: members that stop checking in expire; leftovers found 
   t.equal(await redis.zscore(`${ACTIVE_FS}:last-seen`, '10.9.9.9:5060'), null, 'with its last-seen entry');
   await sleep(1200);
   t.deepEqual(await members(ACTIVE_FS), [], 'the server that stopped pinging is gone one interval after its last ping');
-  t.ok(service.logs.some((line) => line.msg === 'expired members that stopped checking in'), 'expiry is logged');
+  t.ok(await service.waitForLog((line) => line.msg === 'expired members that stopped checking in', 3000).catch(() => undefined), 'expiry is logged');
 });
 
 test('options membership: OPTIONS_TRUSTED_CIDR extends the trusted sources', async (t) => {

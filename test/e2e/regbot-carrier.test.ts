@@ -240,7 +240,8 @@ test('regbot: a wrong password ends in 403 (checked by sipp verifyauth) and regi
   t.equal(status?.status, 'fail');
   t.equal(status?.reason, '403 Forbidden');
   t.equal(status?.expires, 0);
-  const line = service.logs.find((l) => l.msg === 'regbot: registration failed' && l.gatewaySid === gatewaySid);
+  // Log lines are flushed every 100 ms, so the line may follow the status row.
+  const line = await service.waitForLog((l) => l.msg === 'regbot: registration failed' && l.gatewaySid === gatewaySid, 3000).catch(() => undefined);
   t.ok(Number(line?.retryInMs) >= 500000, `403 retried on the slow interval (${String(line?.retryInMs)} ms)`);
   t.notOk(service.stdout().includes('wrong') || service.stdout().includes('the-real-one'), 'no password in the logs');
   await finish({ sipp, port, carrierSid, gatewaySid, realm });
