@@ -12,6 +12,7 @@ import { parseRegister } from './register-request';
 import type { RegisterRequest, RequestContact } from './register-request.types';
 import type { BindingStore, StoredBinding, BindingInput, ApplyResult } from '../store/binding-store';
 import { bindingKeyFor } from './binding-key';
+import { parseSipUri } from '../sip/uri';
 import { Grant, grantedExpires } from './grant';
 import { advertisedExpires } from './nat';
 import type { DigestGate } from './digest-gate';
@@ -276,8 +277,8 @@ function sourceOf(request: RegisterRequest): string {
 
 /** The request as seen from one stored binding, for the NAT rule. */
 function withContact(request: RegisterRequest, binding: StoredBinding): RegisterRequest {
-  const parsed = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?/.exec(binding.contact);
-  return { ...request, contactHost: parsed?.[1], contactPort: parsed?.[2] ? Number(parsed[2]) : undefined };
+  const uri = parseSipUri(binding.contact);
+  return { ...request, contactHost: uri.ok ? uri.value.host : undefined, contactPort: uri.ok ? uri.value.port : undefined };
 }
 
 function reject(status: number, xReason: string): Answer {

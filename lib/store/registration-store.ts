@@ -48,13 +48,6 @@ export class RegistrationStore {
     );
   }
 
-  async remove(aor: string, realm: string): Promise<void> {
-    const member = keys.user(aor);
-    await execOrThrow(
-      this.redis.multi().del(member).zrem(keys.activeUsers, member).zrem(keys.activeUsersOfRealm(realm), member),
-    );
-  }
-
   /** Live registrations of one realm (exact realm, expired members pruned first). */
   async countRealm(realm: string, now = Date.now()): Promise<number> {
     const key = keys.activeUsersOfRealm(realm);
