@@ -79,10 +79,10 @@ function main(): void {
   });
   const membership = new MembershipRegistry(redis, config.clusterId);
   const trust = new StatusPingTrust([network, new CidrSet(config.options.trustedCidrs)]);
-  router.on('options', countingOptions(createOptionsHandler({ membership, trust }), metrics));
+  router.on('options', countingOptions(createOptionsHandler({ membership, trust, metrics }), metrics));
   const sweeper = startExpirySweeper(membership, {
     expiresMs: config.options.expiresIntervalMs, periodMs: config.options.checkExpiresIntervalMs,
-  }, logger);
+  }, logger, metrics);
   router.on('register', createRegistrar(config, { db, redis, store, bindings, alerter, logger, sbcIdentity: () => sbcIdentity, metrics }));
   const pruner = startExpiredBindingPruner(store, logger, () => bindings.remirrorLapsed());
   sbcAddresses.start();

@@ -24,6 +24,8 @@ export interface RegistrarMetrics {
 
 export interface OptionsMetrics {
   optionsAnswered(): void;
+  /** Size of the cluster's active feature-server or RTP-server set, as last read from Redis. */
+  clusterMembers(kind: 'fs' | 'rtp', count: number): void;
 }
 
 /** For regbot (outbound registration to carriers): how many gateways are in each state right now. */
@@ -48,6 +50,8 @@ export class Metrics implements RegistrarMetrics, OptionsMetrics, RegbotMetrics 
   private readonly activeRegistrations: Gauge;
   private readonly options: Counter;
   private readonly regbotStates: Gauge<'state'>;
+  private readonly featureServers: Gauge;
+  private readonly rtpServers: Gauge;
   private drachtioConnected: () => boolean = () => false;
 
   constructor(private readonly statsd?: StatsD) {
@@ -71,6 +75,10 @@ export class Metrics implements RegistrarMetrics, OptionsMetrics, RegbotMetrics 
     this.options = new Counter({ name: 'sip_options_total', help: 'OPTIONS requests answered', registers });
     this.regbotStates = new Gauge({ name: 'regbot_gateways', help: 'Carrier registrations (regbot) by state',
       labelNames: ['state'], registers });
+    this.featureServers = new Gauge({ name: 'cluster_feature_servers',
+      help: 'Members of <cluster>:active-fs (feature servers taking calls), read after each check-in and sweep', registers });
+    this.rtpServers = new Gauge({ name: 'cluster_rtp_servers',
+      help: 'Members of <cluster>:active-rtp, read after each check-in and sweep', registers });
     const connected: Gauge = new Gauge({ name: 'drachtio_connected', help: '1 while connected to drachtio-server',
       registers, collect: () => connected.set(this.drachtioConnected() ? 1 : 0) });
   }
@@ -110,6 +118,12 @@ export class Metrics implements RegistrarMetrics, OptionsMetrics, RegbotMetrics 
 
   optionsAnswered(): void {
     this.options.inc();
+  }
+
+  /** Also jambonz's StatsD gauges `featureservers` / `rtpservers`. */
+  clusterMembers(kind: 'fs' | 'rtp', count: number): void {
+    (kind === 'fs' ? this.featureServers : this.rtpServers).set(count);
+    this.statsd?.gauge(kind === 'fs' ? 'featureservers' : 'rtpservers', count);
   }
 
   regbotGateways(counts: Record<string, number>): void {

@@ -1,4 +1,5 @@
 import type { Logger } from '../ops/logger';
+import type { OptionsMetrics } from '../ops/metrics';
 import type { MembershipRegistry } from './membership-registry';
 
 export interface ExpirySweeperOptions {
@@ -12,7 +13,8 @@ export interface ExpirySweeperOptions {
  * Runs the membership sweep at start (which stamps members already in the sets, so a server left behind by
  * a crashed peer is purged one interval later) and then every CHECK_EXPIRES_INTERVAL.
  */
-export function startExpirySweeper(registry: MembershipRegistry, opts: ExpirySweeperOptions, logger: Logger): { stop(): void } {
+export function startExpirySweeper(registry: MembershipRegistry, opts: ExpirySweeperOptions, logger: Logger,
+  metrics?: OptionsMetrics): { stop(): void } {
   let running = false;
   const sweep = async () => {
     // A slow Redis must not pile sweeps up behind each other.
@@ -21,6 +23,11 @@ export function startExpirySweeper(registry: MembershipRegistry, opts: ExpirySwe
     try {
       for (const { set, removed } of await registry.sweep(opts.expiresMs)) {
         if (removed.length > 0) logger.info({ set, removed }, 'expired members that stopped checking in');
+      }
+      if (metrics) {
+        const sizes = await registry.sizes();
+        metrics.clusterMembers('fs', sizes.fs);
+        metrics.clusterMembers('rtp', sizes.rtp);
       }
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'membership expiry sweep failed');

@@ -47,6 +47,15 @@ export class MembershipRegistry {
     return (await this.redis.smembers(set)).sort();
   }
 
+  /** Sizes of the active feature-server and RTP-server sets (the gauges). */
+  async sizes(): Promise<Record<MemberKind, number>> {
+    const [fs, rtp] = await Promise.all([
+      this.redis.scard(keys.activeFeatureServers(this.cluster)),
+      this.redis.scard(keys.activeRtpServers(this.cluster)),
+    ]);
+    return { fs, rtp };
+  }
+
   private checkInKeys(kind: MemberKind): string[] {
     if (kind === 'rtp') {
       const set = keys.activeRtpServers(this.cluster);

@@ -1,5 +1,6 @@
 import { safeSend, SipHandler, SrfRequest } from '../drachtio/sip-router';
 import type { Logger } from '../ops/logger';
+import type { OptionsMetrics } from '../ops/metrics';
 import type { MembershipRegistry } from './membership-registry';
 import { parseStatusPing, StatusPing } from './status-ping';
 import type { StatusPingTrust } from './status-trust';
@@ -7,6 +8,8 @@ import type { StatusPingTrust } from './status-trust';
 export interface OptionsHandlerDeps {
   membership: MembershipRegistry;
   trust: StatusPingTrust;
+  /** Set-size gauges, fed from the check-in's own reply (no extra Redis call). */
+  metrics?: Pick<OptionsMetrics, 'clusterMembers'>;
 }
 
 /**
@@ -26,14 +29,15 @@ export function createOptionsHandler(deps: OptionsHandlerDeps): SipHandler {
       safeSend(res, 200, logger);
       return;
     }
-    await answerStatusPing(deps.membership, ping, res, logger);
+    await answerStatusPing(deps, ping, res, logger);
   };
 }
 
-async function answerStatusPing(membership: MembershipRegistry, ping: StatusPing,
+async function answerStatusPing({ membership, metrics }: OptionsHandlerDeps, ping: StatusPing,
   res: Parameters<SipHandler>[1], logger: Logger): Promise<void> {
   try {
     const result = await membership.checkIn(ping);
+    metrics?.clusterMembers(ping.kind, result.members);
     if (result.status === 'drained') logger.warn({ member: ping.member }, 'feature server is drained; recorded as closed');
     if (result.changed) {
       logger.info({ kind: ping.kind, member: ping.member, status: result.status, members: result.members },

@@ -23,6 +23,7 @@ const NETWORK = '127.0.0.0/25';
 let standIn: DrachtioStandIn;
 let redis: Redis;
 let service: RunningService;
+let httpPort: number;
 const ports = new Map<string, number>();
 
 async function portOf(ip: string): Promise<number> {
@@ -35,6 +36,7 @@ async function startSidecar(env: Record<string, string> = {}): Promise<void> {
     ...baseServiceEnv({ port: standIn.adminPort, secret: SECRET }),
     JAMBONES_CLUSTER_ID: CLUSTER,
     JAMBONES_NETWORK_CIDR: NETWORK,
+    HTTP_PORT: String(httpPort),
     ...env,
   });
   await service.waitForLog(connectedToDrachtio, 15000);
@@ -59,6 +61,7 @@ test('options membership: set-up', async (t) => {
   await standIn.start();
   redis = createTestRedis();
   await flushTestRedis(redis);
+  httpPort = await findFreePort();
   await startSidecar();
   t.pass('stand-in and service running');
 });
@@ -91,6 +94,22 @@ test('options membership: RTP servers join active-rtp by IP with their own count
   const closed = await ping(t, '127.0.0.30', ['X-RTP-Status: closed']);
   t.equal(headerOf(closed, 'X-Members'), '0', 'closed: X-Members: 0');
   t.deepEqual(await members(ACTIVE_RTP), [], 'active-rtp is empty again');
+});
+
+/** One sample of the service's Prometheus text, e.g. gauge('cluster_feature_servers'). */
+async function gauge(series: string): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+test('options membership: /metrics gauges follow the set sizes', async (t) => {
+  t.equal(await gauge('cluster_feature_servers'), 2, 'cluster_feature_servers 2 (both feature servers)');
+  t.equal(await gauge('cluster_rtp_servers'), 0, 'cluster_rtp_servers 0 after the RTP server closed');
+  await ping(t, '127.0.0.31', ['X-RTP-Status: open']);
+  t.equal(await gauge('cluster_rtp_servers'), 1, 'cluster_rtp_servers 1 after a check-in');
+  await ping(t, '127.0.0.31', ['X-RTP-Status: closed']);
+  t.equal(await gauge('cluster_rtp_servers'), 0, 'back to 0');
 });
 
 test('options membership: X-FS-Status: closed removes the server and its service URL', async (t) => {
@@ -154,6 +173,8 @@ test('options membership: members that stop checking in expire; leftovers found 
   t.equal(await redis.zscore(`${ACTIVE_FS}:last-seen`, '10.9.9.9:5060'), null, 'with its last-seen entry');
   await sleep(1200);
   t.deepEqual(await members(ACTIVE_FS), [], 'the server that stopped pinging is gone one interval after its last ping');
+  await sleep(300);
+  t.equal(await gauge('cluster_feature_servers'), 0, 'the sweep sets cluster_feature_servers to 0');
   t.ok(await service.waitForLog((line) => line.msg === 'expired members that stopped checking in', 3000).catch(() => undefined), 'expiry is logged');
 });
 
