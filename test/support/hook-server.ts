@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import http, { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Wakeups } from './wakeups';
 
 export interface RecordedRequest {
   method: string;
@@ -53,7 +54,7 @@ const DEFAULT_REPLY: HookResponse = { status: 200, body: { status: 'ok' } };
 
 export async function startHookServer(port = 0): Promise<HookServer> {
   const requests: RecordedRequest[] = [];
-  const waiters = new Set<() => void>();
+  const wakeups = new Wakeups();
   const timers = new Set<NodeJS.Timeout>();
   let reply: HookResponse | HookHandler = DEFAULT_REPLY;
 
@@ -63,7 +64,7 @@ export async function startHookServer(port = 0): Promise<HookServer> {
     req.on('end', () => {
       const recorded = record(req, Buffer.concat(chunks).toString('utf8'));
       requests.push(recorded);
-      for (const wake of waiters) wake();
+      wakeups.notify();
       void answer(recorded, res);
     });
   });
@@ -101,8 +102,8 @@ export async function startHookServer(port = 0): Promise<HookServer> {
     respondWith: (next) => {
       reply = next;
     },
-    waitForRequests: (count, timeoutMs = 5000) => waitFor(() => requests.length >= count, waiters, timeoutMs, () =>
-      `expected ${count} hook request(s), got ${requests.length}`).then(() => requests.slice()),
+    waitForRequests: (count, timeoutMs = 5000) => wakeups.until(() => (requests.length >= count ? requests.slice() : undefined),
+      timeoutMs, () => `waiting for ${count} hook request(s), got ${requests.length}`),
     reset: () => {
       requests.length = 0;
       reply = DEFAULT_REPLY;
@@ -157,26 +158,6 @@ function writeReply(res: http.ServerResponse, spec: HookResponse): void {
   };
   res.writeHead(spec.status ?? 200, headers);
   res.end(body);
-}
-
-function waitFor(done: () => boolean, waiters: Set<() => void>, timeoutMs: number, describe: () => string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (!done()) return;
-      cleanup();
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`timed out after ${timeoutMs} ms: ${describe()}`));
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      waiters.delete(check);
-    };
-    waiters.add(check);
-    check();
-  });
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { testDbEnv } from './test-db';
 import { testRedisEnv } from './test-redis';
+import { Wakeups } from './wakeups';
 
 export interface ServiceLogLine {
   level?: number;
@@ -49,7 +50,7 @@ export function startService(env: Record<string, string>, opts: { inheritEnv?: b
   Object.assign(childEnv, env);
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), APP], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: ServiceLogLine[] = [];
-  const waiters = new Set<() => void>();
+  const wakeups = new Wakeups();
   let out = '';
   let err = '';
   let partial = '';
@@ -61,41 +62,24 @@ export function startService(env: Record<string, string>, opts: { inheritEnv?: b
     const lines = partial.split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines.filter((l) => l.trim().length > 0)) logs.push(parseLine(line));
-    for (const wake of waiters) wake();
+    wakeups.notify();
   });
   proc.stderr?.on('data', (chunk: Buffer) => {
     err += chunk.toString();
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     proc.on('exit', (code, signal) => {
-      for (const wake of waiters) wake();
+      wakeups.notify();
       resolve({ code, signal });
     });
   });
 
   const waitForLog: RunningService['waitForLog'] = (match, timeoutMs = 10000, fromIndex = 0) =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        const found = logs.slice(fromIndex).find(match);
-        if (found) {
-          cleanup();
-          resolve(found);
-        } else if (proc.exitCode !== null) {
-          cleanup();
-          reject(new Error(`service exited (${proc.exitCode}) before the expected log line; stderr: ${err}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for a log line; last lines:\n${out.slice(-3000)}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        waiters.delete(check);
-      };
-      waiters.add(check);
-      check();
-    });
+    wakeups.until(() => {
+      const found = logs.slice(fromIndex).find(match);
+      if (!found && proc.exitCode !== null) throw new Error(`service exited (${proc.exitCode}) before the expected log line; stderr: ${err}`);
+      return found;
+    }, timeoutMs, () => `waiting for a log line; last lines:\n${out.slice(-3000)}`);
 
   const stop: RunningService['stop'] = async (signal = 'SIGTERM') => {
     const started = Date.now();
