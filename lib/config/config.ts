@@ -3,6 +3,7 @@
  * defaults are jambonz's (see README), so an existing deployment's environment works unchanged;
  * variables of our own are marked as such in the README.
  */
+import net from 'node:net';
 import { EnvReader, Env } from './env-reader';
 import { parseCidr } from '../net/cidr';
 
@@ -88,6 +89,8 @@ export interface RegbotConfig {
   newPerSecond: number;
   /** Ours: send Expires: 0 for our registrations on graceful shutdown when no other instance takes over. */
   unregisterOnShutdown: boolean;
+  /** Ours: DNS servers (`ip` or `ip:port`) for resolving carrier gateway names; empty: the system's. */
+  dnsServers: string[];
 }
 
 export interface RegistrarConfig {
@@ -361,7 +364,20 @@ function readRegbot(reader: EnvReader): RegbotConfig {
     transactionTimeoutMs: reader.int('REGBOT_TRANSACTION_TIMEOUT_MS', 40000, 100),
     newPerSecond: reader.int('REGBOT_NEW_PER_SECOND', defaultPacing(batchSize, batchSleepMs), 0),
     unregisterOnShutdown: reader.flagDefaultOn('REGBOT_UNREGISTER_ON_SHUTDOWN'),
+    dnsServers: readDnsServers(reader, 'REGBOT_DNS_SERVERS'),
   };
+}
+
+/** `ip`, `ip:port` or `[ipv6]:port`, as node's dns.Resolver#setServers takes them. */
+function readDnsServers(reader: EnvReader, name: string): string[] {
+  const servers = reader.list(name);
+  const valid = (server: string): boolean => {
+    const match = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(server) ?? /^([\d.]+)(?::(\d{1,5}))?$/.exec(server);
+    const [host, port] = match ? [match[1], match[2]] : [server, undefined];
+    return net.isIP(host) !== 0 && (port === undefined || (Number(port) >= 1 && Number(port) <= PORT_MAX));
+  };
+  if (!servers.every(valid)) reader.problem(`${name} must be a comma-separated list of DNS server addresses such as 10.0.0.2,10.0.0.3:5353`);
+  return servers;
 }
 
 /** Without REGBOT_NEW_PER_SECOND, the reference's batch settings give the rate (10 per 250 ms = 40/s). */

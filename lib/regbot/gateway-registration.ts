@@ -6,12 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import type { RegbotConfig } from '../config/config';
 import type { Logger } from '../ops/logger';
+import { dropExpiredHolds, holdFor, Holds, roundOrder, triesNextAddress } from './address-rotation';
 import { answerChallenge, ChallengeCounters } from './digest-responder';
 import type { EphemeralGateways } from './ephemeral-gateways';
+import { addressKey, GatewayAddress, GatewayAddresses } from './gateway-addresses';
 import { buildRegister, contactAddress, ContactContext, requestUriOf } from './register-request-builder';
 import type { FinalResponse, RegisterSender, SendResult } from './register-sender';
 import type { StatusWriter } from './register-status';
-import { aorOf, RegistrationTarget } from './registration-target';
+import { aorOf, nextHopTo, RegistrationTarget, resolvesOwnAddresses } from './registration-target';
 import {
   Random, failureDelayMs, forbiddenDelayMs, grantedExpires, parseRetryAfter, refreshDelayMs, requestedExpires,
 } from './refresh-schedule';
@@ -20,6 +22,8 @@ export interface RegistrationDeps {
   sender: RegisterSender;
   status: StatusWriter;
   ephemeral?: EphemeralGateways;
+  /** Resolves gateway host names so a round can fail over between addresses; without it drachtio resolves. */
+  addresses?: GatewayAddresses;
   contactContext: () => ContactContext;
   sbcAddress: () => string | undefined;
   config: RegbotConfig;
@@ -29,6 +33,8 @@ export interface RegistrationDeps {
   now: () => number;
   /** REGISTER_RESPONSE_REMOVE threshold reached: disable the carrier and alert. */
   onThreshold: (target: RegistrationTarget, reason: string) => Promise<void>;
+  /** Every change of `state` (for the state-change log line); never called with from === to. */
+  onStateChange?: (registration: GatewayRegistration, from: RegistrationState, to: RegistrationState) => void;
 }
 
 /** 423 answers followed per attempt; a carrier that keeps raising Min-Expires is broken. */
@@ -36,6 +42,8 @@ const MAX_INTERVAL_TOO_BRIEF = 2;
 
 interface Exchange {
   result: SendResult;
+  /** Where it went; undefined when drachtio chose (IP literal, outbound proxy, unresolved name). */
+  address: GatewayAddress | undefined;
   firstCseq: number;
   contact: string;
   expires: number;
@@ -60,7 +68,10 @@ export class GatewayRegistration {
   private carrierMinExpires: number | undefined;
   private consecutiveFailures = 0;
   private registeredContact: string | undefined;
-  state: RegistrationState = 'idle';
+  /** The address that answered the last 200: refreshes go there first, where the binding lives. */
+  private sticky: GatewayAddress | undefined;
+  private readonly holds: Holds = new Map();
+  private currentState: RegistrationState = 'idle';
   nextAttemptAt: number | undefined;
 
   private removeFailures: number;
@@ -69,6 +80,16 @@ export class GatewayRegistration {
     // The reference uses the gateway sid: carriers and the webapp see the same Call-ID after a restart.
     this.callId = target.gatewaySid;
     this.removeFailures = 0;
+  }
+
+  get state(): RegistrationState {
+    return this.currentState;
+  }
+
+  set state(next: RegistrationState) {
+    const previous = this.currentState;
+    this.currentState = next;
+    if (previous !== next) this.deps.onStateChange?.(this, previous, next);
   }
 
   /** Called before start() when this registration replaces an earlier one of the same gateway. */
@@ -116,29 +137,67 @@ export class GatewayRegistration {
     this.state = 'registering';
     const expires = requestedExpires(this.deps.config.defaultExpires, this.carrierMinExpires);
     const contact = contactAddress(this.target, this.deps.contactContext());
-    const exchange = await this.exchange(contact, expires);
-    if (this.stopped) return; // retired meanwhile: the outcome belongs to no one (as in the reference)
-    if (exchange.result.ok && exchange.result.response.status === 200) await this.onSuccess(exchange, exchange.result.response);
-    else await this.onFailure(exchange);
+    const round = await this.roundOfAddresses();
+    for (let index = 0; ; index++) {
+      const exchange = await this.exchange(contact, expires, round[index]);
+      if (this.stopped) return; // retired meanwhile: the outcome belongs to no one (as in the reference)
+      if (exchange.result.ok && exchange.result.response.status === 200) return this.onSuccess(exchange, exchange.result.response);
+      if (!this.moveOn(exchange, round[index + 1])) return this.onFailure(exchange);
+    }
+  }
+
+  /**
+   * The addresses of this round, in the order to try them; `[undefined]` leaves the choice to drachtio:
+   * IP literals and outbound proxies as always, and a name our DNS could not resolve (drachtio may).
+   */
+  private async roundOfAddresses(): Promise<(GatewayAddress | undefined)[]> {
+    const { addresses } = this.deps;
+    if (!addresses || !resolvesOwnAddresses(this.target)) return [undefined];
+    const resolved = await addresses.addressesOf(this.target);
+    const now = this.deps.now();
+    dropExpiredHolds(this.holds, now);
+    return resolved.length > 0 ? roundOrder(resolved, this.sticky, this.holds, now) : [undefined];
+  }
+
+  /**
+   * After a failed exchange: true to go on at once with `next` (408, 503, no answer, and an address left
+   * in the round; not a backoff step). Otherwise the round is over and the caller backs off; when every
+   * address has failed this way, the next round resolves the name again.
+   */
+  private moveOn(failed: Exchange, next: GatewayAddress | undefined): boolean {
+    this.sticky = undefined;
+    if (!failed.address) return false;
+    holdFor(failed.result, failed.address, this.holds, this.deps.now());
+    if (!triesNextAddress(failed.result)) return false;
+    if (!next) {
+      this.deps.addresses?.forget(this.target);
+      return false;
+    }
+    this.deps.logger.warn({
+      aor: aorOf(this.target), gatewaySid: this.target.gatewaySid, address: addressKey(failed.address),
+      reason: outcomeOf(failed.result), next: addressKey(next),
+    }, 'regbot: gateway address failed; trying the next one');
+    return true;
   }
 
   /** One REGISTER with its digest retries and 423 retries, ending in a final response or an error. */
-  private async exchange(contact: string, requested: number): Promise<Exchange> {
+  private async exchange(contact: string, requested: number, address: GatewayAddress | undefined): Promise<Exchange> {
     const counters: ChallengeCounters = { challenges: 0, stale: 0 };
     let expires = requested;
     let credentials: { header: 'Authorization' | 'Proxy-Authorization'; value: string } | undefined;
     let tooBrief = 0;
     const firstCseq = this.nextCseq();
     let cseq = firstCseq;
+    const nextHop = address ? nextHopTo(address, this.target.transport) : undefined;
     for (;;) {
       const request = buildRegister({
         target: this.target, contact, expires, callId: this.callId, cseq, fromTag: this.fromTag,
-        userAgent: this.deps.userAgent, credentials,
+        userAgent: this.deps.userAgent, credentials, nextHop,
       });
       const result = await this.deps.sender.send(request);
       const retry = result.ok ? this.retryFor(result.response, counters, expires, tooBrief) : undefined;
-      if (!retry) return { result, firstCseq, contact, expires };
-      if (retry.kind === 'fail') return { result: { ok: false, reason: retry.reason }, firstCseq, contact, expires };
+      if (!retry) return { result, address, firstCseq, contact, expires };
+      if (retry.kind === 'fail') return { result: { ok: false, reason: retry.reason }, address, firstCseq, contact, expires };
       if (retry.kind === 'auth') credentials = retry.credentials;
       else {
         tooBrief++;
@@ -193,16 +252,19 @@ export class GatewayRegistration {
     this.consecutiveFailures = 0;
     this.removeFailures = 0;
     this.registeredContact = exchange.contact;
+    this.sticky = exchange.address;
     const delay = refreshDelayMs(expires, config.refreshFraction, config.refreshJitter, this.deps.random);
     this.schedule(delay);
-    this.deps.logger.info({ aor: aorOf(this.target), gatewaySid: this.target.gatewaySid, expires, refreshInMs: delay },
-      'regbot: registered');
+    this.deps.logger.info({
+      aor: aorOf(this.target), gatewaySid: this.target.gatewaySid, expires, refreshInMs: delay,
+      address: exchange.address ? addressKey(exchange.address) : undefined,
+    }, 'regbot: registered');
     await this.report(exchange, `${response.status} ${response.reason}`, true, expires, delay);
   }
 
   private async onFailure(exchange: Exchange): Promise<void> {
     const response = exchange.result.ok ? exchange.result.response : undefined;
-    const reason = exchange.result.ok ? `${exchange.result.response.status} ${exchange.result.response.reason}` : exchange.result.reason;
+    const reason = outcomeOf(exchange.result);
     this.state = 'failed';
     this.consecutiveFailures++;
     this.registeredContact = undefined;
@@ -247,10 +309,16 @@ export class GatewayRegistration {
     }
   }
 
+  /** To the address holding the binding; no failover, since no other address has it. */
   private async unregister(contact: string): Promise<void> {
-    const exchange = await this.exchange(contact, 0);
-    const outcome = exchange.result.ok ? `${exchange.result.response.status} ${exchange.result.response.reason}` : exchange.result.reason;
+    const exchange = await this.exchange(contact, 0, this.sticky);
+    const outcome = outcomeOf(exchange.result);
     this.registeredContact = undefined;
     this.deps.logger.info({ aor: aorOf(this.target), gatewaySid: this.target.gatewaySid, outcome }, 'regbot: unregistered');
   }
+}
+
+/** `503 Service Unavailable`, or why no response came. */
+function outcomeOf(result: SendResult): string {
+  return result.ok ? `${result.response.status} ${result.response.reason}` : result.reason;
 }

@@ -42,6 +42,8 @@ export interface RegisterRequestInput {
   userAgent: string;
   /** `Authorization` or `Proxy-Authorization` with its value, when answering a challenge. */
   credentials?: { header: 'Authorization' | 'Proxy-Authorization'; value: string };
+  /** The next hop chosen by failover (`sip:<ip>:<port>;transport=<t>`); else nextHopOf(target). */
+  nextHop?: string;
 }
 
 export interface RegisterRequest {
@@ -67,5 +69,5 @@ export function buildRegister(input: RegisterRequestInput): RegisterRequest {
     'User-Agent': input.userAgent,
   };
   if (input.credentials) headers[input.credentials.header] = input.credentials.value;
-  return { uri: requestUriOf(target), proxy: nextHopOf(target), headers };
+  return { uri: requestUriOf(target), proxy: input.nextHop ?? nextHopOf(target), headers };
 }

@@ -12,7 +12,11 @@ export interface FinalResponse {
   header(name: string): string | undefined;
 }
 
-export type SendResult = { ok: true; response: FinalResponse } | { ok: false; reason: string };
+/**
+ * `transportFailure`: the request left (or should have left) for the next hop and no final response came
+ * back, which says nothing about the request itself, so another address of the gateway may do better.
+ */
+export type SendResult = { ok: true; response: FinalResponse } | { ok: false; reason: string; transportFailure?: boolean };
 
 export interface RegisterSender {
   send(request: RegisterRequest): Promise<SendResult>;
@@ -44,12 +48,14 @@ export class SrfRegisterSender implements RegisterSender {
         resolve(result);
       };
       // drachtio answers every transaction (408 at timer B), but not when its connection drops meanwhile.
-      const timer = setTimeout(() => settle({ ok: false, reason: 'no final response (transaction timeout)' }), this.timeoutMs);
+      const timer = setTimeout(() => settle({ ok: false, reason: 'no final response (transaction timeout)', transportFailure: true }), this.timeoutMs);
       const options: UacOptions = { method: 'REGISTER', proxy: request.proxy, headers: { ...request.headers } };
       try {
         const requestFn = this.srf.request.bind(this.srf) as unknown as RequestWithCallback;
         requestFn(request.uri, options, (err, req) => {
-          if (err || !req) return settle({ ok: false, reason: `drachtio refused the request: ${err?.message ?? 'unknown'}` });
+          if (err || !req) return settle({
+            ok: false, reason: `drachtio refused the request: ${err?.message ?? 'unknown'}`, transportFailure: true,
+          });
           req.on('response', (res) => {
             if (res.status >= 200) settle({ ok: true, response: toFinal(res) });
           });

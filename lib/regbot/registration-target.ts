@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import type { RegistrationRow } from '../db/carriers';
+import type { GatewayAddress } from './gateway-addresses';
 
 export type RegisterTransport = 'udp' | 'tcp' | 'tls';
 
@@ -90,7 +91,8 @@ export function aorOf(target: RegistrationTarget): string {
 
 /**
  * The next hop: the outbound proxy, else the gateway. The port goes in only for an IPv4 literal, so
- * drachtio does the RFC 3263 (SRV) lookup for host names, as the reference relies on.
+ * drachtio does the RFC 3263 (SRV) lookup for host names, as the reference relies on. Used when we do
+ * not pick the address ourselves (see resolvesOwnAddresses and nextHopTo).
  */
 export function nextHopOf(target: RegistrationTarget): string {
   if (target.outboundProxy) {
@@ -99,4 +101,18 @@ export function nextHopOf(target: RegistrationTarget): string {
   }
   const withPort = net.isIPv4(target.host) && target.port ? `${target.host}:${target.port}` : target.host;
   return `sip:${withPort};transport=${target.transport}`;
+}
+
+/**
+ * A gateway given by host name and reached without an outbound proxy: regbot resolves it itself so that
+ * it can fail over from one address to the next (IP literals and proxies go to drachtio as they are).
+ * Not over TLS: drachtio checks the carrier's certificate against the next hop, which must stay the name.
+ */
+export function resolvesOwnAddresses(target: Pick<RegistrationTarget, 'host' | 'outboundProxy' | 'transport'>): boolean {
+  return !target.outboundProxy && target.transport !== 'tls' && net.isIP(target.host) === 0;
+}
+
+/** One resolved address of the gateway as the next hop; the Request-URI stays the realm. */
+export function nextHopTo(address: GatewayAddress, transport: RegisterTransport): string {
+  return `sip:${address.ip}:${address.port};transport=${transport}`;
 }

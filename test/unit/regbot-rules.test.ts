@@ -12,6 +12,7 @@ import { answerChallenge, ChallengeCounters } from '../../lib/regbot/digest-resp
 import { rendezvousOwner } from '../../lib/regbot/gateway-ownership';
 import { Pacer } from '../../lib/regbot/pacer';
 import { srvNameFor, carrierAddresses } from '../../lib/regbot/ephemeral-gateways';
+import { GatewayAddresses } from '../../lib/regbot/gateway-addresses';
 import { parseAuthorization, verifyResponse } from '../../lib/sip/digest';
 import type { RegistrationRow } from '../../lib/db/carriers';
 
@@ -127,10 +128,14 @@ test('regbot rules: eph-gw-ip resolution by transport', async (t) => {
   t.equal(srvNameFor({ transport: 'tls', host: 'c.test' }), '_sips._tcp.c.test');
   const asked: string[] = [];
   const resolver = {
-    resolveSrv: async (name: string) => { asked.push(name); return [{ name: 'a.c.test' }, { name: 'b.c.test' }]; },
-    resolve4: async (name: string) => { asked.push(name); return name === 'a.c.test' ? ['192.0.2.1'] : ['192.0.2.2']; },
+    resolveSrv: async (name: string) => {
+      asked.push(name);
+      return [{ name: 'a.c.test', port: 5060, priority: 1, weight: 0 }, { name: 'b.c.test', port: 5060, priority: 2, weight: 0 }];
+    },
+    resolve4: async (name: string) => { asked.push(name); return [{ address: name === 'a.c.test' ? '192.0.2.1' : '192.0.2.2', ttl: 60 }]; },
   };
-  t.deepEqual(await carrierAddresses({ transport: 'tcp', host: 'c.test', port: null }, resolver), ['192.0.2.1', '192.0.2.2']);
+  const addresses = new GatewayAddresses({ client: resolver });
+  t.deepEqual(await carrierAddresses({ transport: 'tcp', host: 'c.test', port: null }, addresses), ['192.0.2.1', '192.0.2.2']);
   t.deepEqual(asked, ['_sip._tcp.c.test', 'a.c.test', 'b.c.test'], 'SRV by transport, then A of the targets');
-  t.deepEqual(await carrierAddresses({ transport: 'udp', host: '198.51.100.7', port: 5060 }, resolver), ['198.51.100.7'], 'IP literal as is');
+  t.deepEqual(await carrierAddresses({ transport: 'udp', host: '198.51.100.7', port: 5060 }, addresses), ['198.51.100.7'], 'IP literal as is');
 });
