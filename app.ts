@@ -28,6 +28,7 @@ import { SbcAddressKeeper } from './lib/sbc/sbc-address-keeper';
 import { CliServer } from './lib/cli/cli-server';
 import { FsCommands } from './lib/cli/fs-commands';
 import { RegistrationCommands } from './lib/cli/registration-commands';
+import { RegbotCommands } from './lib/cli/regbot-commands';
 import { createCarrierPinger } from './lib/options/carrier-pinger';
 import type { SipRequester } from './lib/options/options-ping';
 
@@ -86,13 +87,15 @@ function main(): void {
   router.on('register', createRegistrar(config, { db, redis, store, bindings, alerter, logger, sbcIdentity: () => sbcIdentity, metrics }));
   const pruner = startExpiredBindingPruner(store, logger, () => bindings.remirrorLapsed());
   sbcAddresses.start();
+  const regbot = new Regbot({ config, db, redis, srf: drachtio.srf, alerter, logger, serverInfo: () => drachtio.serverInfo, metrics });
+  metrics.watchRegbot(() => regbot.stateCounts());
   const cli = new CliServer(config.socketPath, {
     fs: new FsCommands(redis, config.clusterId),
     registrations: new RegistrationCommands(redis, store),
+    regbot: new RegbotCommands(regbot),
   }, logger);
   cli.start().catch((err: Error) => logger.error({ err: err.message, socketPath: config.socketPath },
     'could not open the CLI socket; CLI disabled'));
-  const regbot = new Regbot({ config, db, redis, srf: drachtio.srf, alerter, logger, serverInfo: () => drachtio.serverInfo });
   // regbot sends through drachtio, so it starts on the first connect (start() ignores later reconnects)
   drachtio.on('connect', () => regbot.start());
   const carrierPinger = createCarrierPinger(config, {
@@ -105,7 +108,7 @@ function main(): void {
   const startCounting = () => { userCount ??= startUserCountJob(() => store.countAll(), metrics, logger); };
   if (redis.status === 'ready') startCounting();
   else redis.once('ready', startCounting);
-  const ops = startOps(config, logger, metrics, { drachtio, db, redis });
+  const ops = startOps(config, logger, metrics, { drachtio, db, redis }, () => regbot.snapshot());
   logger.info({ drachtio: `${config.drachtio.host}:${config.drachtio.port}`, clusterId: config.clusterId },
     'sip-sidecar started');
 
@@ -124,10 +127,11 @@ function main(): void {
   ], flushLogs);
 }
 
-/** /health, /ready and /metrics on HTTP_PORT (0: off). A port in use is logged, not fatal: SIP matters more. */
-function startOps(config: Config, logger: Logger, metrics: Metrics, deps: ReadinessDeps): Promise<OpsServer | undefined> {
+/** /health, /ready, /metrics and /regbot on HTTP_PORT (0: off). A port in use is logged, not fatal: SIP matters more. */
+function startOps(config: Config, logger: Logger, metrics: Metrics, deps: ReadinessDeps,
+  regbot: () => object): Promise<OpsServer | undefined> {
   if (config.httpPort === 0) return Promise.resolve(undefined);
-  return startOpsServer({ port: config.httpPort, checks: readinessChecks(deps), metrics, logger })
+  return startOpsServer({ port: config.httpPort, checks: readinessChecks(deps), metrics, regbot, logger })
     .catch((err: Error) => {
       logger.error({ err: err.message, port: config.httpPort }, 'cannot start the ops HTTP server; /health, /ready and /metrics are off');
       return undefined;

@@ -9,6 +9,7 @@ export function formatReply(command: string, reply: CliReply): string[] {
     case 'fs active': return listOrNone('Active servers:', 'No active servers', strings(reply.servers));
     case 'fs list': return formatFsList(reply);
     case 'registrations list': return formatRegistrations(reply);
+    case 'regbot status': return formatRegbotStatus(reply);
     default: return [JSON.stringify(reply, null, 2)];
   }
 }
@@ -33,6 +34,35 @@ function formatRegistrations(reply: CliReply): string[] {
   const lines = [`Registrations${scope}: ${String(reply.total)}`,
     ...rows.map((r) => `  ${r.aor}  ${r.protocol ?? '-'}  ${r.contact}  expires in ${r.expiresIn} s`)];
   if (reply.truncated) lines.push(`  ... ${Number(reply.total) - rows.length} more`);
+  return lines;
+}
+
+interface RegbotGatewayLine {
+  gatewaySid: string; carrierName: string; aor?: string; owner?: string; ownedHere: boolean; state: string;
+  source: string; lastResponse?: string; lastResponseAt?: string; nextRefresh?: string; note?: string;
+}
+
+const REGBOT_COLUMNS = ['GATEWAY', 'CARRIER', 'AOR', 'OWNER', 'STATE', 'LAST RESPONSE', 'AT', 'NEXT REFRESH'];
+
+/** One line per gateway in aligned columns; "(this)" marks the instance that answered, "*" a database-only state. */
+function formatRegbotStatus(reply: CliReply): string[] {
+  const gateways = Array.isArray(reply.gateways) ? reply.gateways as RegbotGatewayLine[] : [];
+  const live = strings(reply.liveInstances);
+  const header = [`regbot on ${String(reply.instanceId)} (${String(reply.mode)}), ${live.length} live instance(s), `
+    + `${gateways.length} gateway(s) to register`];
+  if (gateways.length === 0) return header;
+  const rows = gateways.map((g) => [
+    g.gatewaySid, g.carrierName, g.aor ?? '-',
+    g.owner === undefined ? '-' : `${g.owner}${g.ownedHere ? ' (this)' : ''}`,
+    `${g.state}${g.source === 'database' ? '*' : ''}`,
+    g.lastResponse || '-', g.lastResponseAt ?? '-', g.nextRefresh ?? (g.note ? `(${g.note})` : '-'),
+  ]);
+  const widths = REGBOT_COLUMNS.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  const lines = [...header, line(REGBOT_COLUMNS), ...rows.map(line)];
+  if (gateways.some((g) => g.source === 'database')) {
+    lines.push('* from register_status in MySQL (written by the owner after its last response), not live state');
+  }
   return lines;
 }
 

@@ -4,10 +4,12 @@ import type { Logger } from '../ops/logger';
 import { CliReply, CliRequest, MAX_REQUEST_BYTES, parseRequest } from './protocol';
 import type { FsCommands } from './fs-commands';
 import type { RegistrationCommands } from './registration-commands';
+import type { RegbotCommands } from './regbot-commands';
 
 export interface CliHandlers {
   fs: FsCommands;
   registrations: RegistrationCommands;
+  regbot: RegbotCommands;
 }
 
 /**
@@ -105,7 +107,7 @@ export class CliServer {
   }
 
   private dispatch(request: CliRequest): Promise<CliReply> {
-    const { fs: fsCommands, registrations } = this.handlers;
+    const { fs: fsCommands, registrations, regbot } = this.handlers;
     switch (request.action) {
       case 'fs-drain': return fsCommands.drain(request.server);
       case 'fs-undrain': return fsCommands.undrain(request.server);
@@ -114,6 +116,7 @@ export class CliServer {
       case 'fs-list': return fsCommands.list();
       case 'registrations-list': return registrations.list(request.realm, request.limit);
       case 'registrations-show': return registrations.show(request.aor);
+      case 'regbot-status': return regbot.status();
     }
   }
 }

@@ -17,6 +17,7 @@ const USAGE = [
   '  sbc-cli fs list                        List all feature servers with their state',
   '  sbc-cli registrations list [realm]     List live registrations (of one realm)',
   '  sbc-cli registrations show <aor>       Show one registration (user@realm)',
+  '  sbc-cli regbot status                  Carrier gateways to register: owner, state, last response, next refresh',
   'Options: --json prints the raw reply. SBC_SOCKET_PATH selects the socket (default /tmp/sbc-sip-sidecar.sock).',
 ];
 
@@ -28,6 +29,7 @@ export function buildRequest(args: string[]): { command: string; request: CliReq
   const [group, sub, arg] = args;
   if (group === 'fs') return fsRequest(sub, arg);
   if (group === 'registrations') return registrationRequest(sub, arg);
+  if (group === 'regbot') return regbotRequest(sub);
   throw new UsageError(`Unknown command: ${group}`);
 }
 
@@ -49,6 +51,11 @@ function registrationRequest(sub: string | undefined, arg: string | undefined): 
     return { command: 'registrations show', request: { action: 'registrations-show', aor: arg } };
   }
   throw new UsageError(sub === undefined ? 'registrations needs: list or show' : `Unknown command: ${sub}`);
+}
+
+function regbotRequest(sub: string | undefined): { command: string; request: CliRequest } {
+  if (sub === 'status') return { command: 'regbot status', request: { action: 'regbot-status' } };
+  throw new UsageError(sub === undefined ? 'regbot needs: status' : `Unknown command: ${sub}`);
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -6,8 +6,10 @@
 
 export const FS_ACTIONS = ['fs-drain', 'fs-undrain', 'fs-drained', 'fs-available', 'fs-list'] as const;
 export const REGISTRATION_ACTIONS = ['registrations-list', 'registrations-show'] as const;
+/** Ours (the reference has no regbot commands). */
+export const REGBOT_ACTIONS = ['regbot-status'] as const;
 
-export type CliAction = (typeof FS_ACTIONS)[number] | (typeof REGISTRATION_ACTIONS)[number];
+export type CliAction = (typeof FS_ACTIONS)[number] | (typeof REGISTRATION_ACTIONS)[number] | (typeof REGBOT_ACTIONS)[number];
 
 export interface CliRequest {
   action: CliAction;
@@ -26,7 +28,7 @@ export interface CliReply {
 /** Longest request line accepted; a client sending more is told so and disconnected. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
-const ACTIONS: readonly string[] = [...FS_ACTIONS, ...REGISTRATION_ACTIONS];
+const ACTIONS: readonly string[] = [...FS_ACTIONS, ...REGISTRATION_ACTIONS, ...REGBOT_ACTIONS];
 
 /** A request line, or the reply to send back when it is not one (the reference's error strings). */
 export function parseRequest(line: string): { request: CliRequest } | { reply: CliReply } {

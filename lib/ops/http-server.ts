@@ -1,6 +1,7 @@
 /**
  * The operations HTTP server: /health (the process is alive), /ready (drachtio connected, MySQL and
- * Redis answering) and /metrics (Prometheus). Plain node:http: three GET routes do not need a framework.
+ * Redis answering), /metrics (Prometheus) and /regbot (this instance's carrier registrations). Plain
+ * node:http: a few GET routes do not need a framework.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,8 @@ export interface OpsServerOptions {
   /** Each check gets this long before it counts as down: a load balancer probe must not hang. */
   checkTimeoutMs?: number;
   metrics: { render(): Promise<string>; contentType: string };
+  /** GET /regbot: this instance's carrier registrations (no credentials in it); 404 without it. */
+  regbot?: () => object;
   logger: Logger;
 }
 
@@ -71,6 +74,10 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, option
     case '/metrics':
       res.writeHead(200, { 'Content-Type': options.metrics.contentType });
       res.end(await options.metrics.render());
+      return;
+    case '/regbot':
+      if (options.regbot) sendJson(res, 200, options.regbot());
+      else sendJson(res, 404, { status: 'not found' });
       return;
     default:
       sendJson(res, 404, { status: 'not found' });

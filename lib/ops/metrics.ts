@@ -32,6 +32,8 @@ export interface OptionsMetrics {
 export interface RegbotMetrics {
   /** Replaces the previous counts; a state missing from `counts` goes to 0. */
   regbotGateways(counts: Record<string, number>): void;
+  /** One final outcome of an outbound REGISTER: the SIP status ("200", "404") or "none" when no response came. */
+  regbotRegisterOutcome(status: string): void;
 }
 
 export type HookFailureKind = 'http-status' | 'invalid-body' | 'unreachable' | 'not-called';
@@ -50,6 +52,8 @@ export class Metrics implements RegistrarMetrics, OptionsMetrics, RegbotMetrics 
   private readonly activeRegistrations: Gauge;
   private readonly options: Counter;
   private readonly regbotStates: Gauge<'state'>;
+  private readonly regbotOutcomes: Counter<'status'>;
+  private regbotCounts: (() => Record<string, number>) | undefined;
   private readonly featureServers: Gauge;
   private readonly rtpServers: Gauge;
   private drachtioConnected: () => boolean = () => false;
@@ -73,8 +77,12 @@ export class Metrics implements RegistrarMetrics, OptionsMetrics, RegbotMetrics 
     this.activeRegistrations = new Gauge({ name: 'registrations_active',
       help: 'Live registrations in the cluster (Redis active-user), refreshed every 30 s', registers });
     this.options = new Counter({ name: 'sip_options_total', help: 'OPTIONS requests answered', registers });
-    this.regbotStates = new Gauge({ name: 'regbot_gateways', help: 'Carrier registrations (regbot) by state',
-      labelNames: ['state'], registers });
+    this.regbotStates = new Gauge({ name: 'regbot_gateways',
+      help: 'Carrier registrations (regbot) of this instance by state, read at each scrape',
+      labelNames: ['state'], registers, collect: () => { if (this.regbotCounts) this.regbotGateways(this.regbotCounts()); } });
+    this.regbotOutcomes = new Counter({ name: 'regbot_register_responses_total',
+      help: 'Final outcomes of outbound REGISTERs (regbot) by SIP status; "none" when no response came',
+      labelNames: ['status'], registers });
     this.featureServers = new Gauge({ name: 'cluster_feature_servers',
       help: 'Members of <cluster>:active-fs (feature servers taking calls), read after each check-in and sweep', registers });
     this.rtpServers = new Gauge({ name: 'cluster_rtp_servers',
@@ -124,6 +132,15 @@ export class Metrics implements RegistrarMetrics, OptionsMetrics, RegbotMetrics 
   clusterMembers(kind: 'fs' | 'rtp', count: number): void {
     (kind === 'fs' ? this.featureServers : this.rtpServers).set(count);
     this.statsd?.gauge(kind === 'fs' ? 'featureservers' : 'rtpservers', count);
+  }
+
+  /** Reads regbot's per-state counts at each scrape rather than tracking every change. */
+  watchRegbot(counts: () => Record<string, number>): void {
+    this.regbotCounts = counts;
+  }
+
+  regbotRegisterOutcome(status: string): void {
+    this.regbotOutcomes.inc({ status });
   }
 
   regbotGateways(counts: Record<string, number>): void {

@@ -15,18 +15,26 @@ import { disableCarrierRegistration, loadRegistrationRows, loadSipDomainName } f
 import type { DrachtioServerInfo } from '../drachtio/connection';
 import type { Alerter } from '../ops/alerts';
 import type { Logger } from '../ops/logger';
+import type { RegbotMetrics } from '../ops/metrics';
 import { within } from '../ops/shutdown';
 import { publicSipAddresses } from '../sip/hostports';
 import { EphemeralGateways } from './ephemeral-gateways';
+import { GatewayAddresses } from './gateway-addresses';
 import { GatewayOwnership } from './gateway-ownership';
 import { GatewayRegistration, RegistrationDeps, RegistrationState } from './gateway-registration';
 import { Pacer } from './pacer';
 import { SrfRegisterSender } from './register-sender';
-import { DbStatusWriter, StatusWriter } from './register-status';
+import { DbStatusWriter, readRegisterStatuses, StatusFacts, StatusWriter } from './register-status';
+import {
+  clusterStatus, LiveGateway, RegbotClusterStatus, RegbotNotRunning, registrationIdentity, statusCodeOf,
+} from './regbot-status';
 import { RegistrationTarget, aorOf, toTarget } from './registration-target';
 
 /** jambonz alert type strings for carrier registration trouble. */
 export const REGBOT_ALERT = 'carrier-registration-disabled';
+
+/** Retry of a failed first heartbeat (Redis not connected yet at start-up). */
+const FIRST_HEARTBEAT_RETRY_MS = 500;
 
 export interface RegbotDeps {
   config: Config;
@@ -36,6 +44,7 @@ export interface RegbotDeps {
   alerter: Alerter;
   logger: Logger;
   serverInfo: () => DrachtioServerInfo | undefined;
+  metrics?: RegbotMetrics;
 }
 
 export interface GatewayStatus {
@@ -43,8 +52,14 @@ export interface GatewayStatus {
   carrierSid: string;
   aor: string;
   state: RegistrationState;
+  /** The last final response ("200 OK") or why none came, and when. */
+  lastResponse?: string;
+  lastResponseAt?: string;
   nextAttemptAt?: string;
 }
+
+/** Every state a registration can be in, so that /metrics shows zeros rather than missing series. */
+const REGISTRATION_STATES: readonly RegistrationState[] = ['idle', 'registering', 'registered', 'failed', 'stopped'];
 
 export class Regbot {
   private readonly registrations = new Map<string, GatewayRegistration>();
@@ -55,6 +70,8 @@ export class Regbot {
   private readonly registrationDeps: RegistrationDeps;
   private sipDomainName: string | undefined;
   private readonly reportedInvalid = new Map<string, string>();
+  /** The last outcome of each gateway we register, for `regbot status`. */
+  private readonly lastResponses = new Map<string, { reason: string; at: string }>();
   private timers: NodeJS.Timeout[] = [];
   private reconciling: Promise<void> | undefined;
   private again = false;
@@ -64,12 +81,14 @@ export class Regbot {
     const { config, redis, logger } = deps;
     this.ownership = new GatewayOwnership(redis, config.clusterId, config.regbot.leaseTtlMs);
     this.status = new DbStatusWriter(deps.db, logger);
-    this.ephemeral = new EphemeralGateways(redis);
+    const addresses = new GatewayAddresses({ servers: config.regbot.dnsServers });
+    this.ephemeral = new EphemeralGateways(redis, addresses);
     this.pacer = new Pacer(config.regbot.newPerSecond);
     this.registrationDeps = {
       sender: new SrfRegisterSender(deps.srf, config.regbot.transactionTimeoutMs),
-      status: this.status,
+      status: { write: (carrierSid, facts) => this.recordOutcome(carrierSid, facts) },
       ephemeral: this.ephemeral,
+      addresses,
       contactContext: () => ({
         publicAddresses: publicSipAddresses(deps.serverInfo()?.hostport),
         sipDomainName: this.sipDomainName,
@@ -82,6 +101,7 @@ export class Regbot {
       random: Math.random,
       now: Date.now,
       onThreshold: (target, reason) => this.disableCarrier(target, reason),
+      onStateChange: (reg, from, to) => this.logStateChange(reg, from, to),
     };
   }
 
@@ -94,32 +114,90 @@ export class Regbot {
     this.timers.push(setInterval(() => this.requestReconcile(), this.deps.config.regbot.reloadIntervalMs));
   }
 
-  snapshot(): { instanceId: string; mode: string; liveInstances: readonly string[]; gateways: GatewayStatus[] } {
+  /** Started (drachtio connected once) and not stopped. */
+  get running(): boolean {
+    return this.timers.length > 0 && !this.stopped;
+  }
+
+  /** This instance's registrations, live (GET /regbot). */
+  snapshot(): { instanceId: string; mode: string; running: boolean; liveInstances: readonly string[]; gateways: GatewayStatus[] } {
     const gateways = [...this.registrations.values()].map((reg) => ({
       gatewaySid: reg.target.gatewaySid,
       carrierSid: reg.target.carrierSid,
       aor: aorOf(reg.target),
-      state: reg.state,
-      nextAttemptAt: reg.nextAttemptAt ? new Date(reg.nextAttemptAt).toISOString() : undefined,
+      ...this.liveView(reg),
     }));
-    return { instanceId: this.ownership.instanceId, mode: this.ownership.mode, liveInstances: this.ownership.live, gateways };
+    return {
+      instanceId: this.ownership.instanceId, mode: this.ownership.mode, running: this.running,
+      liveInstances: this.ownership.live, gateways,
+    };
+  }
+
+  /** How many of our registrations are in each state (every state present, 0 when none). */
+  stateCounts(): Record<RegistrationState, number> {
+    const counts = Object.fromEntries(REGISTRATION_STATES.map((state) => [state, 0])) as Record<RegistrationState, number>;
+    for (const reg of this.registrations.values()) counts[reg.state]++;
+    return counts;
+  }
+
+  /**
+   * `regbot status`: every gateway that needs registration (MySQL), its owner among the live instances,
+   * our live state for the gateways we register and the register_status the owner wrote for the others.
+   */
+  async clusterStatus(): Promise<RegbotClusterStatus> {
+    if (!this.running) throw new RegbotNotRunning('regbot is not running on this instance (not connected to drachtio yet, or shutting down)');
+    const rows = await loadRegistrationRows(this.deps.db);
+    const statuses = await readRegisterStatuses(this.deps.db, [...new Set(rows.map((row) => row.voipCarrierSid))]);
+    const live = new Map<string, LiveGateway>([...this.registrations].map(([sid, reg]) => [sid, this.liveView(reg)]));
+    const { instanceId, mode, live: liveInstances } = this.ownership;
+    return clusterStatus({ rows, statuses, live, ownership: { instanceId, mode, liveInstances }, now: Date.now() });
+  }
+
+  private liveView(reg: GatewayRegistration): LiveGateway {
+    const last = this.lastResponses.get(reg.target.gatewaySid);
+    return {
+      state: reg.state,
+      lastResponse: last?.reason,
+      lastResponseAt: last?.at,
+      nextAttemptAt: reg.nextAttemptAt && reg.state !== 'stopped' ? new Date(reg.nextAttemptAt).toISOString() : undefined,
+    };
+  }
+
+  /** Every final response of our registrations: remembered for `regbot status`, counted, then written to MySQL. */
+  private recordOutcome(carrierSid: string, facts: StatusFacts): Promise<void> {
+    if (facts.sipGatewaySid) this.lastResponses.set(facts.sipGatewaySid, { reason: facts.reason, at: new Date(facts.now).toISOString() });
+    this.deps.metrics?.regbotRegisterOutcome(statusCodeOf(facts.reason));
+    return this.status.write(carrierSid, facts);
+  }
+
+  /** Issue 7: one structured line per state change of a gateway's registration. */
+  private logStateChange(reg: GatewayRegistration, from: RegistrationState, to: RegistrationState): void {
+    this.deps.logger.info({ gatewaySid: reg.target.gatewaySid, carrierSid: reg.target.carrierSid, aor: aorOf(reg.target), from, to },
+      'regbot: gateway state changed');
   }
 
   /**
    * Shutdown: leave the cluster first (the others take over at their next heartbeat), then drop our
    * registrations, un-REGISTERing them only when configured and no other instance will take over.
+   * Returns within `budgetMs` whatever Redis or the carriers do: a carrier that does not answer its
+   * un-REGISTER must not hold the process past the shutdown deadline.
    */
   async stop(budgetMs: number): Promise<void> {
+    const deadline = Date.now() + budgetMs;
+    const wasOurs = this.ownership.mode === 'ours';
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     const others = this.ownership.otherLiveInstances();
-    await within(this.ownership.leave(), 500);
-    const unregister = this.deps.config.regbot.unregisterOnShutdown && others === 0 && this.ownership.mode !== 'foreign';
-    const stops = [...this.registrations.values()].map((reg) => reg.stop({ unregister }));
+    await within(this.ownership.leave(), Math.min(500, budgetMs / 4));
+    const unregister = this.deps.config.regbot.unregisterOnShutdown && others === 0 && wasOurs;
+    const regs = [...this.registrations.values()];
+    let finished = 0;
+    const stops = regs.map((reg) => reg.stop({ unregister }).then(() => { finished++; }));
     this.registrations.clear();
-    await within(Promise.all(stops), budgetMs);
-    this.deps.logger.info({ unregistered: unregister ? stops.length : 0 }, 'regbot: stopped');
+    await within(Promise.all(stops), Math.max(0, deadline - Date.now()));
+    // finished < registrations: the budget ran out (un-REGISTERs still unanswered); they were sent all the same
+    this.deps.logger.info({ registrations: regs.length, finished, unregister }, 'regbot: stopped');
   }
 
   private async heartbeat(first: boolean): Promise<void> {
@@ -132,6 +210,9 @@ export class Regbot {
       }
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message }, 'regbot: heartbeat failed (Redis); keeping current registrations');
+      // At start-up the first heartbeat can run before Redis is connected; waiting a whole heartbeat
+      // period (lease TTL / 4, 17.5 s by default) would delay every registration by that much.
+      if (first) setTimeout(() => void this.heartbeat(true), FIRST_HEARTBEAT_RETRY_MS).unref();
     }
   }
 
@@ -182,7 +263,7 @@ export class Regbot {
       }
       this.reportedInvalid.delete(row.sipGatewaySid);
       // the same address and credentials twice would be one binding registered twice (reference dedupe)
-      const identity = `${result.target.host}:${result.target.port ?? ''}:${result.target.sipRealm}:${result.target.username}:${result.target.password}`;
+      const identity = registrationIdentity(result.target);
       if (seen.has(identity)) continue;
       seen.add(identity);
       targets.push(result.target);
@@ -222,6 +303,7 @@ export class Regbot {
       started++;
     }
     await Promise.all([...retiring.values()].map((entry) => entry.done));
+    for (const gatewaySid of this.lastResponses.keys()) if (!this.registrations.has(gatewaySid)) this.lastResponses.delete(gatewaySid);
     this.deps.logger.info({ registrations: this.registrations.size, started, stopped: retiring.size }, 'regbot: reconciled');
   }
 

@@ -3,6 +3,7 @@
  * which the webapp and API read, plus ours: which SBC holds the registration, which gateway the status
  * is about, and when the next REGISTER is due. Written after every final response.
  */
+import type { RowDataPacket } from 'mysql2/promise';
 import type { Database } from '../db/database';
 import { writeRegisterStatus } from '../db/carriers';
 import type { Logger } from '../ops/logger';
@@ -61,4 +62,44 @@ export class DbStatusWriter implements StatusWriter {
       this.logger.warn({ err: (err as Error).message, carrierSid }, 'regbot: could not write register_status');
     }
   }
+}
+
+/** register_status as written by us or by the reference; undefined for anything else. */
+export function parseRegisterStatus(text: string | null | undefined): RegisterStatus | undefined {
+  if (!text) return undefined;
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value !== 'object' || value === null) return undefined;
+    const status = value as Partial<RegisterStatus>;
+    if (status.status !== 'ok' && status.status !== 'fail') return undefined;
+    return {
+      status: status.status,
+      reason: typeof status.reason === 'string' ? status.reason : '',
+      timestamp: typeof status.timestamp === 'string' ? status.timestamp : '',
+      expires: typeof status.expires === 'number' ? status.expires : undefined,
+      sbcAddress: typeof status.sbcAddress === 'string' ? status.sbcAddress : undefined,
+      sipGatewaySid: typeof status.sipGatewaySid === 'string' ? status.sipGatewaySid : undefined,
+      nextRegister: typeof status.nextRegister === 'string' ? status.nextRegister : undefined,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+interface StatusRow extends RowDataPacket {
+  voip_carrier_sid: string;
+  register_status: string | null;
+}
+
+/** The register_status of each of these carriers that has one, by carrier sid. */
+export async function readRegisterStatuses(db: Database, carrierSids: string[]): Promise<Map<string, RegisterStatus>> {
+  const statuses = new Map<string, RegisterStatus>();
+  if (carrierSids.length === 0) return statuses;
+  const rows = await db.select<StatusRow>(
+    'SELECT voip_carrier_sid, register_status FROM voip_carriers WHERE voip_carrier_sid IN (?)', [carrierSids]);
+  for (const row of rows) {
+    const status = parseRegisterStatus(row.register_status);
+    if (status) statuses.set(row.voip_carrier_sid, status);
+  }
+  return statuses;
 }

@@ -168,15 +168,22 @@ test('regbot cluster: 200 new gateways are paced (REGBOT_NEW_PER_SECOND=100)', a
   await service.waitForLog(connectedToDrachtio, 15000);
   t.ok(await until(() => new Set(registeredLines(service).map((l) => l.gatewaySid)).size >= gateways.length, 20000),
     'all 200 registered');
-  const times = registeredLines(service).map((l) => Date.parse(String(l.time))).sort((a, b) => a - b);
+  // When each first REGISTER went out (the idle → registering line), not when its 200 came back: answers
+  // arriving together on a busy machine say nothing about the pacer.
+  const times = service.logs.filter((l) => l.msg === 'regbot: gateway state changed' && l.from === 'idle' && l.to === 'registering')
+    .map((l) => Date.parse(String(l.time))).sort((a, b) => a - b);
+  t.equal(times.length, gateways.length, 'one first REGISTER per gateway');
   const spread = times[times.length - 1] - times[0];
-  t.ok(spread >= 1800, `first to last registration ${spread} ms (≥ 1.99 s at 100/s)`);
-  let busiest = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i] - times[j] >= 1000) j++;
-    busiest = Math.max(busiest, i - j + 1);
-  }
-  t.ok(busiest <= 102, `at most ~100 in any second (${busiest})`);
+  t.ok(spread >= 1800, `first to last REGISTER ${spread} ms (≥ 1.99 s at 100/s)`);
+  // At 100/s the n-th new registration gets the slot start + n × 10 ms, start being the reconcile pass that
+  // started them all (its line is logged a few microtasks after the slots are handed out). A timer never fires
+  // before its slot, so no REGISTER may go out earlier (10 ms for clock and rounding). Timers fired late on a
+  // busy machine can crowd one second past 100 without any pacing fault, so that is not what is checked.
+  const pass = service.logs.find((l) => l.msg === 'regbot: reconciled' && l.started === gateways.length);
+  const start = Date.parse(String(pass?.time));
+  const early = times.map((time, n) => time - start - n * 10).filter((ahead) => ahead < -10);
+  t.ok(pass && early.length === 0,
+    `no first REGISTER ahead of its 10 ms slot${early.length ? ` (${early.length}, up to ${-Math.min(...early)} ms early)` : ''}`);
   await service.stop();
 });
 
