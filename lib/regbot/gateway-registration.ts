@@ -103,7 +103,7 @@ export class GatewayRegistration {
     return { removeFailures: this.removeFailures, cseq: this.cseq };
   }
 
-  /** The first REGISTER goes out after `delayMs` (the pacer's slot). */
+  /** The first REGISTER goes out after `delayMs` (regbot starts it when the pacer grants a turn). */
   start(delayMs = 0): void {
     this.schedule(delayMs);
   }

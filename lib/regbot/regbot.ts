@@ -186,6 +186,7 @@ export class Regbot {
     const deadline = Date.now() + budgetMs;
     const wasOurs = this.ownership.mode === 'ours';
     this.stopped = true;
+    this.pacer.clear();
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     const others = this.ownership.otherLiveInstances();
@@ -295,10 +296,10 @@ export class Regbot {
       const reg = new GatewayRegistration(target, this.registrationDeps);
       this.registrations.set(target.gatewaySid, reg);
       // same Call-ID: the new REGISTER must follow the old binding's un-REGISTER, not race it
-      void (old?.done ?? Promise.resolve()).then(() => {
+      void (old?.done ?? Promise.resolve()).then(() => this.pacer.turn()).then(() => {
         if (this.registrations.get(target.gatewaySid) !== reg) return;
         if (old) reg.continueFrom(old.reg.inheritance());
-        reg.start(this.pacer.nextDelay());
+        reg.start();
       });
       started++;
     }

@@ -175,15 +175,15 @@ test('regbot cluster: 200 new gateways are paced (REGBOT_NEW_PER_SECOND=100)', a
   t.equal(times.length, gateways.length, 'one first REGISTER per gateway');
   const spread = times[times.length - 1] - times[0];
   t.ok(spread >= 1800, `first to last REGISTER ${spread} ms (≥ 1.99 s at 100/s)`);
-  // At 100/s the n-th new registration gets the slot start + n × 10 ms, start being the reconcile pass that
-  // started them all (its line is logged a few microtasks after the slots are handed out). A timer never fires
-  // before its slot, so no REGISTER may go out earlier (10 ms for clock and rounding). Timers fired late on a
-  // busy machine can crowd one second past 100 without any pacing fault, so that is not what is checked.
-  const pass = service.logs.find((l) => l.msg === 'regbot: reconciled' && l.started === gateways.length);
-  const start = Date.parse(String(pass?.time));
-  const early = times.map((time, n) => time - start - n * 10).filter((ahead) => ahead < -10);
-  t.ok(pass && early.length === 0,
-    `no first REGISTER ahead of its 10 ms slot${early.length ? ` (${early.length}, up to ${-Math.min(...early)} ms early)` : ''}`);
+  // The pacer grants each turn at least 10 ms after the previous one really ran, so no second may hold more
+  // than 100 first REGISTERs however late timers fire (one more for a turn on the window's edge, and the
+  // state-change line is logged a timer tick after the turn).
+  let busiest = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i] - times[j] >= 1000) j++;
+    busiest = Math.max(busiest, i - j + 1);
+  }
+  t.ok(busiest <= 102, `at most 100 (+2) first REGISTERs in any second (${busiest})`);
   await service.stop();
 });
 

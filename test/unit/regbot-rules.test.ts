@@ -113,13 +113,33 @@ test('regbot rules: rendezvous ownership moves only the leaving instance\'s shar
   t.ok(gateways.every((g) => before.get(g) === 'b' || after.get(g) === before.get(g)), 'only b\'s gateways move');
   const counts = three.map((i) => gateways.filter((g) => before.get(g) === i).length);
   t.ok(counts.every((n) => n > 60), `spread ${counts.join('/')}`);
-  let now = 1000;
-  const pacer = new Pacer(4, () => now);
-  t.deepEqual([pacer.nextDelay(), pacer.nextDelay(), pacer.nextDelay()], [0, 250, 500], '4 per second');
-  now += 2000;
-  t.equal(pacer.nextDelay(), 0, 'idle time is not banked as a burst');
-  t.equal(new Pacer(0).nextDelay(), 0, '0 turns pacing off');
   t.end();
+});
+
+test('regbot rules: the pacer grants turns 1/rate apart, counted from when each turn really ran', async (t) => {
+  const pacer = new Pacer(50);
+  const granted: number[] = [];
+  const turns = Array.from({ length: 6 }, () => pacer.turn().then(() => {
+    granted.push(Date.now());
+    // the event loop stalls after the first turn: later timers fire late, and must not bunch up
+    if (granted.length === 1) for (const end = Date.now() + 100; Date.now() < end;);
+  }));
+  t.equal(pacer.queued, 5, 'the first turn is granted at once, five wait');
+  await Promise.all(turns);
+  const gaps = granted.slice(1).map((time, i) => time - granted[i]);
+  t.ok(gaps.every((gap) => gap >= 19), `every gap ≥ 20 ms at 50/s, stall included (${gaps.join(', ')})`);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const idle = Date.now();
+  await pacer.turn();
+  t.ok(Date.now() - idle < 15, 'idle time is not banked, but a turn after a pause is granted at once');
+  let off = false;
+  await new Pacer(0).turn().then(() => { off = true; });
+  t.ok(off, 'rate 0 turns pacing off');
+  const cleared = new Pacer(1);
+  await cleared.turn();
+  void cleared.turn();
+  cleared.clear();
+  t.equal(cleared.queued, 0, 'clear() drops waiting callers (shutdown)');
 });
 
 test('regbot rules: eph-gw-ip resolution by transport', async (t) => {
