@@ -87,6 +87,8 @@ export interface RegbotConfig {
   transactionTimeoutMs: number;
   /** Ours: new registrations started per second at most (0: no pacing). */
   newPerSecond: number;
+  /** Ours: REGISTER transactions open at once at most (0: no cap). */
+  maxInFlight: number;
   /** Ours: send Expires: 0 for our registrations on graceful shutdown when no other instance takes over. */
   unregisterOnShutdown: boolean;
   /** Ours: DNS servers (`ip` or `ip:port`) for resolving carrier gateway names; empty: the system's. */
@@ -363,6 +365,7 @@ function readRegbot(reader: EnvReader): RegbotConfig {
     leaseTtlMs: reader.int('REGBOT_LEASE_TTL_MS', 70000, 300),
     transactionTimeoutMs: reader.int('REGBOT_TRANSACTION_TIMEOUT_MS', 40000, 100),
     newPerSecond: reader.int('REGBOT_NEW_PER_SECOND', defaultPacing(batchSize, batchSleepMs), 0),
+    maxInFlight: reader.int('REGBOT_MAX_IN_FLIGHT', 200, 0),
     unregisterOnShutdown: reader.flagDefaultOn('REGBOT_UNREGISTER_ON_SHUTDOWN'),
     dnsServers: readDnsServers(reader, 'REGBOT_DNS_SERVERS'),
   };

@@ -22,6 +22,7 @@ import { EphemeralGateways } from './ephemeral-gateways';
 import { GatewayAddresses } from './gateway-addresses';
 import { GatewayOwnership } from './gateway-ownership';
 import { GatewayRegistration, RegistrationDeps, RegistrationState } from './gateway-registration';
+import { BoundedRegisterSender } from './bounded-sender';
 import { Pacer } from './pacer';
 import { SrfRegisterSender } from './register-sender';
 import { DbStatusWriter, readRegisterStatuses, StatusFacts, StatusWriter } from './register-status';
@@ -85,7 +86,7 @@ export class Regbot {
     this.ephemeral = new EphemeralGateways(redis, addresses);
     this.pacer = new Pacer(config.regbot.newPerSecond);
     this.registrationDeps = {
-      sender: new SrfRegisterSender(deps.srf, config.regbot.transactionTimeoutMs),
+      sender: new BoundedRegisterSender(new SrfRegisterSender(deps.srf, config.regbot.transactionTimeoutMs), config.regbot.maxInFlight),
       status: { write: (carrierSid, facts) => this.recordOutcome(carrierSid, facts) },
       ephemeral: this.ephemeral,
       addresses,

@@ -225,6 +225,15 @@ export interface GatewaySeed {
   dtls_off?: Flag;
 }
 
+/** One registering carrier with its single outbound gateway, for seedRegisteringCarriers. */
+export interface RegisteringTrunkSeed {
+  username: string;
+  password: string;
+  realm: string;
+  ipv4: string;
+  port: number;
+}
+
 export interface SystemInformationSeed {
   domain_name?: string | null;
   sip_domain_name?: string | null;
@@ -425,6 +434,28 @@ export class TestDb {
       outbound: seed.outbound ?? true,
     });
     return sip_gateway_sid;
+  }
+
+  /**
+   * Many carriers that require registration, one outbound UDP gateway each, in multi-row INSERTs (the
+   * benchmark seeds thousands; one INSERT per row would take longer than the measurement). Returns the
+   * carrier sids in input order.
+   */
+  async seedRegisteringCarriers(trunks: RegisteringTrunkSeed[], chunkSize = 1000): Promise<string[]> {
+    const carrierSids = trunks.map(() => crypto.randomUUID());
+    for (let start = 0; start < trunks.length; start += chunkSize) {
+      const chunk = trunks.slice(start, start + chunkSize);
+      const sids = carrierSids.slice(start, start + chunkSize);
+      await this.exec(
+        'INSERT INTO voip_carriers (voip_carrier_sid, name, requires_register, register_username, register_password, register_sip_realm) VALUES ?',
+        [chunk.map((trunk, i) => [sids[i], `carrier-${trunk.username}`, 1, trunk.username, trunk.password, trunk.realm])],
+      );
+      await this.exec(
+        'INSERT INTO sip_gateways (sip_gateway_sid, voip_carrier_sid, ipv4, port, protocol, inbound, outbound) VALUES ?',
+        [chunk.map((trunk, i) => [crypto.randomUUID(), sids[i], trunk.ipv4, trunk.port, 'udp', 1, 1])],
+      );
+    }
+    return carrierSids;
   }
 
   /** Replaces the single system_information row. */

@@ -173,7 +173,7 @@ function scriptedRegistration(script: Record<string, SendResult[]>, addresses: s
     defaultExpires: 3600, minExpires: 1, failureRetryInterval: 300, failureThreshold: 3, responseRemove: [],
     contactUseIp: false, batchSize: 10, batchSleepMs: 250, reloadIntervalMs: 60000, refreshFraction: 0.5,
     refreshJitter: 0, retryBaseMs: 60000, forbiddenRetryInterval: 1800, leaseTtlMs: 70000, transactionTimeoutMs: 40000,
-    newPerSecond: 0, unregisterOnShutdown: false, dnsServers: [],
+    newPerSecond: 0, maxInFlight: 0, unregisterOnShutdown: false, dnsServers: [],
   };
   const deps: RegistrationDeps = {
     sender: {

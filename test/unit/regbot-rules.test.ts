@@ -11,6 +11,8 @@ import {
 import { answerChallenge, ChallengeCounters } from '../../lib/regbot/digest-responder';
 import { rendezvousOwner } from '../../lib/regbot/gateway-ownership';
 import { Pacer } from '../../lib/regbot/pacer';
+import { BoundedRegisterSender } from '../../lib/regbot/bounded-sender';
+import type { RegisterSender } from '../../lib/regbot/register-sender';
 import { srvNameFor, carrierAddresses } from '../../lib/regbot/ephemeral-gateways';
 import { GatewayAddresses } from '../../lib/regbot/gateway-addresses';
 import { parseAuthorization, verifyResponse } from '../../lib/sip/digest';
@@ -158,4 +160,37 @@ test('regbot rules: eph-gw-ip resolution by transport', async (t) => {
   t.deepEqual(await carrierAddresses({ transport: 'tcp', host: 'c.test', port: null }, addresses), ['192.0.2.1', '192.0.2.2']);
   t.deepEqual(asked, ['_sip._tcp.c.test', 'a.c.test', 'b.c.test'], 'SRV by transport, then A of the targets');
   t.deepEqual(await carrierAddresses({ transport: 'udp', host: '198.51.100.7', port: 5060 }, addresses), ['198.51.100.7'], 'IP literal as is');
+});
+
+test('regbot rules: BoundedRegisterSender keeps at most N transactions open and sends the rest in order', async (t) => {
+  const release: Array<() => void> = [];
+  const sent: string[] = [];
+  const inner: RegisterSender = {
+    send: (request) => new Promise((resolve) => {
+      sent.push(request.uri);
+      release.push(() => resolve({ ok: false, reason: 'test' }));
+    }),
+  };
+  const bounded = new BoundedRegisterSender(inner, 2);
+  const request = (uri: string) => ({ uri, proxy: 'sip:127.0.0.1', headers: {} });
+  const results = ['a', 'b', 'c', 'd'].map((uri) => bounded.send(request(`sip:${uri}`)));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.deepEqual(sent, ['sip:a', 'sip:b'], 'two open, the others wait');
+  t.deepEqual(bounded.load, { open: 2, waiting: 2 });
+  release.shift()?.();
+  await results[0];
+  await new Promise((resolve) => setImmediate(resolve));
+  t.deepEqual(sent, ['sip:a', 'sip:b', 'sip:c'], 'a finished: c goes out, in order');
+  while (release.length > 0) {
+    release.shift()?.();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await Promise.all(results);
+  t.deepEqual(sent, ['sip:a', 'sip:b', 'sip:c', 'sip:d'], 'every request sent once');
+  t.deepEqual(bounded.load, { open: 0, waiting: 0 }, 'nothing left open');
+  const unbounded = new BoundedRegisterSender(inner, 0);
+  void unbounded.send(request('sip:e'));
+  void unbounded.send(request('sip:f'));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(unbounded.load.open, 2, '0: no cap');
 });
