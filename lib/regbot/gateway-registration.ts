@@ -297,16 +297,18 @@ export class GatewayRegistration {
     await this.deps.onThreshold(this.target, reason);
   }
 
+  /** register_status is batched (DbStatusWriter); eph-gw-ip, which inbound calls from reg trunks need, is not held up by it. */
   private async report(exchange: Exchange, reason: string, ok: boolean, expires: number, nextInMs: number | undefined): Promise<void> {
     const now = this.deps.now();
+    const ephemeral = this.target.trunkType === 'reg' && this.deps.ephemeral
+      ? this.deps.ephemeral.update(this.target, expires, now).catch((err: Error) =>
+        this.deps.logger.warn({ err: err.message, gatewaySid: this.target.gatewaySid }, 'regbot: could not update eph-gw-ip'))
+      : undefined;
     await this.deps.status.write(this.target.carrierSid, {
       ok, reason, cseq: exchange.firstCseq, callId: this.callId, expires, now, nextInMs,
       sbcAddress: this.deps.sbcAddress(), sipGatewaySid: this.target.gatewaySid,
     });
-    if (this.target.trunkType === 'reg' && this.deps.ephemeral) {
-      await this.deps.ephemeral.update(this.target, expires, now).catch((err: Error) =>
-        this.deps.logger.warn({ err: err.message, gatewaySid: this.target.gatewaySid }, 'regbot: could not update eph-gw-ip'));
-    }
+    await ephemeral;
   }
 
   /** To the address holding the binding; no failover, since no other address has it. */

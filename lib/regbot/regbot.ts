@@ -25,7 +25,7 @@ import { GatewayRegistration, RegistrationDeps, RegistrationState } from './gate
 import { BoundedRegisterSender } from './bounded-sender';
 import { Pacer } from './pacer';
 import { SrfRegisterSender } from './register-sender';
-import { DbStatusWriter, readRegisterStatuses, StatusFacts, StatusWriter } from './register-status';
+import { DbStatusWriter, readRegisterStatuses, StatusFacts } from './register-status';
 import {
   clusterStatus, LiveGateway, RegbotClusterStatus, RegbotNotRunning, registrationIdentity, statusCodeOf,
 } from './regbot-status';
@@ -65,7 +65,7 @@ const REGISTRATION_STATES: readonly RegistrationState[] = ['idle', 'registering'
 export class Regbot {
   private readonly registrations = new Map<string, GatewayRegistration>();
   private readonly ownership: GatewayOwnership;
-  private readonly status: StatusWriter;
+  private readonly status: DbStatusWriter;
   private readonly ephemeral: EphemeralGateways;
   private readonly pacer: Pacer;
   private readonly registrationDeps: RegistrationDeps;
@@ -199,6 +199,7 @@ export class Regbot {
     this.registrations.clear();
     await within(Promise.all(stops), Math.max(0, deadline - Date.now()));
     // finished < registrations: the budget ran out (un-REGISTERs still unanswered); they were sent all the same
+    await within(this.status.flush(), Math.max(100, deadline - Date.now()));
     this.deps.logger.info({ registrations: regs.length, finished, unregister }, 'regbot: stopped');
   }
 

@@ -5,7 +5,7 @@
  */
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Database } from '../db/database';
-import { writeRegisterStatus } from '../db/carriers';
+import { writeRegisterStatuses } from '../db/carriers';
 import type { Logger } from '../ops/logger';
 
 export interface RegisterStatus {
@@ -52,14 +52,42 @@ export interface StatusWriter {
   write(carrierSid: string, facts: StatusFacts): Promise<void>;
 }
 
+/**
+ * Writes register_status in batches: statuses given within `flushMs` of each other go out in one UPDATE, the
+ * newest per carrier winning (a carrier's status is last-write-wins anyway). A start-up of thousands of trunks
+ * otherwise costs one MySQL round trip per final response. Each write() resolves once its batch is written.
+ */
 export class DbStatusWriter implements StatusWriter {
-  constructor(private readonly db: Database, private readonly logger: Logger) {}
+  private pending = new Map<string, string>();
+  private waiters: Array<() => void> = [];
+  private timer: NodeJS.Timeout | undefined;
 
-  async write(carrierSid: string, facts: StatusFacts): Promise<void> {
+  constructor(private readonly db: Database, private readonly logger: Logger, private readonly flushMs = 100,
+    private readonly maxBatch = 500) {}
+
+  write(carrierSid: string, facts: StatusFacts): Promise<void> {
+    this.pending.delete(carrierSid); // re-insert: the batch keeps the order of the latest writes
+    this.pending.set(carrierSid, statusJson(facts));
+    const written = new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.pending.size >= this.maxBatch) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
+    return written;
+  }
+
+  /** Writes what is pending now (also at shutdown). Never rejects: a failed batch is logged. */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const [batch, waiters] = [this.pending, this.waiters];
+    this.pending = new Map();
+    this.waiters = [];
+    if (batch.size === 0) return;
     try {
-      await writeRegisterStatus(this.db, carrierSid, statusJson(facts));
+      await writeRegisterStatuses(this.db, batch);
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message, carrierSid }, 'regbot: could not write register_status');
+      this.logger.warn({ err: (err as Error).message, carriers: batch.size }, 'regbot: could not write register_status');
+    } finally {
+      for (const resolve of waiters) resolve();
     }
   }
 }

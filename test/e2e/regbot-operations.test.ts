@@ -231,7 +231,12 @@ test('regbot ops: GET /regbot and the regbot series on /metrics', async (t) => {
 test('regbot ops: a reg trunk answering REGISTER_RESPONSE_REMOVE codes is deactivated at the threshold', async (t) => {
   const carrier = await startCarrier(carrierScenario([ok200(2), ['SIP/2.0 404 Not Found']], 1), 'ops-reg.test', 'reg');
   await service.waitForLog(registeredLine(carrier.gatewaySid), 10000);
-  t.ok(await redis.hget('eph-gw-ip:127.0.0.1', carrier.carrierSid), 'eph-gw-ip entry while registered');
+  let entry: string | null = null;
+  for (let i = 0; i < 30 && !entry; i++) {
+    entry = await redis.hget('eph-gw-ip:127.0.0.1', carrier.carrierSid);
+    if (!entry) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.ok(entry, 'eph-gw-ip entry while registered');
   await service.waitForLog((l) => l.msg === 'regbot: failure threshold reached; disabling the carrier' && l.gatewaySid === carrier.gatewaySid, 15000);
   const alert = await service.waitForLog((l) => l.msg === 'alert: carrier-registration-disabled'
     && (l.alert as { target_sid?: string } | undefined)?.target_sid === carrier.carrierSid, 3000).catch(() => undefined);

@@ -45,7 +45,12 @@ test('regbot: registers within seconds of start with the default lease TTL', asy
     const registered = await service.waitForLog((l) => l.msg === 'regbot: registered', 8000).catch(() => undefined);
     const seconds = (Date.now() - started) / 1000;
     t.ok(registered, `registered ${seconds.toFixed(1)} s after start (a 17.5 s heartbeat period would fail this)`);
-    const rows = await db.query('SELECT register_status FROM voip_carriers WHERE voip_carrier_sid = ?', [carrierSid]);
+    // register_status is written in batches (up to 100 ms after the 200)
+    let rows = await db.query('SELECT register_status FROM voip_carriers WHERE voip_carrier_sid = ?', [carrierSid]);
+    for (let i = 0; i < 30 && !rows[0]?.register_status; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      rows = await db.query('SELECT register_status FROM voip_carriers WHERE voip_carrier_sid = ?', [carrierSid]);
+    }
     t.match(String(rows[0]?.register_status), /^\{"status":"ok"/, 'register_status says ok');
   } finally {
     await service.stop();
