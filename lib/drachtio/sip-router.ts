@@ -5,8 +5,8 @@ export type SrfRequest = Srf.SrfRequest;
 export type SrfResponse = Srf.SrfResponse;
 
 export interface RequestContext {
-  /** Child logger carrying the Call-ID and method of this request. */
-  logger: Logger;
+  /** Child logger carrying the Call-ID and method of this request (made on first use). */
+  readonly logger: Logger;
   receivedAt: number;
 }
 
@@ -36,7 +36,7 @@ export class SipRouter {
   }
 
   private async dispatch(req: SrfRequest, res: SrfResponse, handler: SipHandler): Promise<void> {
-    const logger = this.logger.child({ callId: req.get('Call-ID'), method: req.method });
+    const ctx = new LazyRequestContext(this.logger, req);
     if (this.draining) {
       // Another sidecar connected to the same drachtio-server can take the retry.
       res.send(503, { headers: { 'Retry-After': '5' } });
@@ -44,10 +44,10 @@ export class SipRouter {
     }
     this.inFlight++;
     try {
-      await handler(req, res, { logger, receivedAt: Date.now() });
+      await handler(req, res, ctx);
     } catch (err) {
-      logger.error({ err }, `unexpected error handling ${req.method}`);
-      if (!res.finalResponseSent) safeSend(res, 500, logger);
+      ctx.logger.error({ err }, `unexpected error handling ${req.method}`);
+      if (!res.finalResponseSent) safeSend(res, 500, ctx);
     } finally {
       this.inFlight--;
       if (this.draining && this.inFlight === 0) this.drained?.();
@@ -68,11 +68,48 @@ export class SipRouter {
   }
 }
 
-/** res.send throws on an unknown status code or a closed link; a failed answer must not crash anything. */
-export function safeSend(res: SrfResponse, status: number, logger: Logger, opts: object = {}): void {
+/**
+ * Most requests (OPTIONS keep-alives above all) never log, so their child logger, which serializes its
+ * bindings when made, is made only when something is logged.
+ */
+class LazyRequestContext implements RequestContext {
+  readonly receivedAt = Date.now();
+  private child: Logger | undefined;
+
+  constructor(private readonly parent: Logger, private readonly req: SrfRequest) {}
+
+  get logger(): Logger {
+    this.child ??= this.parent.child({ callId: this.req.get('Call-ID'), method: this.req.method });
+    return this.child;
+  }
+}
+
+/**
+ * res.send throws on an unknown status code or a closed link; a failed answer must not crash anything.
+ * `log` is read only on failure (see LazyRequestContext).
+ */
+export function safeSend(res: SrfResponse, status: number, log: { readonly logger: Logger }, opts: object = {}): void {
   try {
     res.send(status, opts);
   } catch (err) {
-    logger.error({ err, status }, 'could not send SIP response');
+    log.logger.error({ err, status }, 'could not send SIP response');
   }
+}
+
+/** Looks up one header of a request, by any case of its name; undefined when absent. */
+export type HeaderLookup = (name: string) => string | undefined;
+
+/**
+ * The request's headers by lower-cased name, read in one pass. drachtio-srf's req.get and req.has scan
+ * every header name on each call, which a REGISTER's dozen lookups turned into a visible cost. The first
+ * of two names differing only in case wins, as with req.get.
+ */
+export function headerLookup(req: SrfRequest): HeaderLookup {
+  const byName = new Map<string, string>();
+  const headers = req.headers;
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    if (!byName.has(lower)) byName.set(lower, headers[name]);
+  }
+  return (name) => byName.get(name.toLowerCase());
 }

@@ -1,4 +1,4 @@
-import { safeSend, SipHandler, SrfRequest } from '../drachtio/sip-router';
+import { headerLookup, safeSend, SipHandler, SrfRequest } from '../drachtio/sip-router';
 import type { Logger } from '../ops/logger';
 import type { OptionsMetrics } from '../ops/metrics';
 import type { MembershipRegistry } from './membership-registry';
@@ -18,18 +18,18 @@ export interface OptionsHandlerDeps {
  * are answered 200 with `X-Members: <size of the set>`, or 503 when Redis fails.
  */
 export function createOptionsHandler(deps: OptionsHandlerDeps): SipHandler {
-  return async (req, res, { logger }) => {
+  return async (req, res, ctx) => {
     const ping = parseStatusPing(pingSource(req));
     if (!ping) {
-      safeSend(res, 200, logger);
+      safeSend(res, 200, ctx);
       return;
     }
     if (!deps.trust.isTrusted(ping.sourceIp)) {
-      deps.trust.noteUntrusted(ping.sourceIp, logger);
-      safeSend(res, 200, logger);
+      deps.trust.noteUntrusted(ping.sourceIp, ctx.logger);
+      safeSend(res, 200, ctx);
       return;
     }
-    await answerStatusPing(deps, ping, res, logger);
+    await answerStatusPing(deps, ping, res, ctx.logger);
   };
 }
 
@@ -43,18 +43,14 @@ async function answerStatusPing({ membership, metrics }: OptionsHandlerDeps, pin
       logger.info({ kind: ping.kind, member: ping.member, status: result.status, members: result.members },
         result.status === 'open' ? 'member joined' : 'member left');
     }
-    safeSend(res, 200, logger, { headers: { 'X-Members': String(result.members) } });
+    safeSend(res, 200, { logger }, { headers: { 'X-Members': String(result.members) } });
   } catch (err) {
     logger.error({ err: (err as Error).message, member: ping.member }, 'could not record a status ping');
-    safeSend(res, 503, logger);
+    safeSend(res, 503, { logger });
   }
 }
 
 function pingSource(req: SrfRequest): { address: string; port: number; header(name: string): string | undefined } {
   const meta = req as unknown as { source_address: string; source_port: number | string };
-  return {
-    address: meta.source_address,
-    port: Number(meta.source_port),
-    header: (name) => (req.has(name) ? req.get(name) : undefined),
-  };
+  return { address: meta.source_address, port: Number(meta.source_port), header: headerLookup(req) };
 }

@@ -10,7 +10,7 @@ import type { DeviceLimitCheck } from './device-limit-check';
 import type { Authenticator } from './authenticator';
 import { parseRegister } from './register-request';
 import type { RegisterRequest, RequestContact } from './register-request.types';
-import type { BindingStore, StoredBinding, BindingInput, ApplyResult } from '../store/binding-store';
+import type { BindingStore, BindingSummary, BindingInput, ApplyResult, RefreshRequest } from '../store/binding-store';
 import { bindingKeyFor } from './binding-key';
 import { parseSipUri } from '../sip/uri';
 import { Grant, grantedExpires } from './grant';
@@ -78,10 +78,11 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     const expiry = decideExpires(request.expires, deps.expiryPolicy);
     if (expiry.kind === 'too-brief') return { status: 423, headers: { 'Min-Expires': String(expiry.minExpires) } };
     const cap = expiry.expires;
-    const [banned, fast] = await Promise.all([
-      deps.abuse.isBanned(request.sourceAddress),
-      request.type === 'register' ? tryFastRefresh(request, cap, logger) : undefined,
-    ]);
+    const credentials = request.authorization ? parseAuthorization(request.authorization) : undefined;
+    // The nonce-count check starts now so that its Redis call shares a round trip with the ban check
+    // and the fast path; its answer is used only if the request gets that far.
+    const gate = credentials?.ok ? settle(deps.digest.check(credentials.value, request.realm)) : undefined;
+    const { banned, fast } = await screen(request, cap, logger);
     if (banned) return reject(403, 'Too many failed authentications');
     if (fast) return fast;
 
@@ -98,13 +99,12 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       const limit = await deps.deviceLimits.check(account, request.aor, request.realm);
       if (!limit.allowed) return { status: 503, reason: 'Max Devices Registered' };
     }
-    if (!request.authorization) return challenge(request, false);
-    const credentials = parseAuthorization(request.authorization);
-    if (!credentials.ok) return reject(400, 'Malformed Authorization header');
-    const gate = await deps.digest.check(credentials.value, request.realm);
-    if (!gate.pass) {
-      logger.info({ why: gate.why }, 'digest refused before authentication; challenging again');
-      return challenge(request, gate.stale);
+    if (!credentials) return challenge(request, false);
+    if (!credentials.ok || !gate) return reject(400, 'Malformed Authorization header');
+    const passed = await unsettle(gate);
+    if (!passed.pass) {
+      logger.info({ why: passed.why }, 'digest refused before authentication; challenging again');
+      return challenge(request, passed.stale);
     }
     return authenticate(account, request, credentials.value, req, cap, logger);
   }
@@ -140,43 +140,46 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   }
 
   /**
-   * A device refreshing its one binding from the same address and Call-ID, well before it expires, was
-   * authenticated moments ago: extend the binding without a challenge.
+   * Is the source banned, and may the request take the refresh fast path? A REGISTER that may answers both
+   * in one Redis call (BindingStore.refresh); any other asks only about the ban. Both fail open: with
+   * Redis away the request goes on to full authentication, which then says what is wrong.
    */
-  async function tryFastRefresh(request: RegisterRequest, cap: number, logger: Logger): Promise<Answer | undefined> {
-    const contact = request.contacts[0];
-    if (!contact || request.contacts.length !== 1) return undefined;
-    let bindings: StoredBinding[];
+  async function screen(request: RegisterRequest, cap: number, logger: Logger): Promise<{ banned: boolean; fast?: Answer }> {
+    const question = await fastRefreshQuestion(request, cap);
+    if (!question) return { banned: await deps.abuse.isBanned(request.sourceAddress) };
     try {
-      // A plain GET of the legacy record rules out most REGISTERs (first registrations, challenges)
-      // before the costlier binding list; it mirrors the AoR's most recently refreshed device.
-      const mirror = await deps.store.get(request.aor);
-      if (!mirror || mirror.callId !== request.callId || mirror.proxy !== proxyOf(request)) return undefined;
-      bindings = await deps.bindings.list(request.aor);
+      const result = await deps.bindings.refresh(request.aor, request.realm, question, now());
+      if (!result.ok) return { banned: result.banned === true };
+      return { banned: false, fast: { ...answerFor(request, result.bindings, new Set([question.key])), fastPath: true } };
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'registration lookup failed; authenticating fully');
-      return undefined;
+      return { banned: false };
     }
-    const binding = bindings.find((b) => b.key === bindingKeyFor(contact));
-    if (!binding || !isSameFlow(binding, request, contact)) return undefined;
-    if (binding.expiresAt - now() <= deps.natExpires * 1000) return undefined;
-    const account = await deps.accounts.findBySipRealm(request.realm).catch(() => undefined);
-    if (!account?.isActive) return undefined;
-    // The lifetime granted at the last authentication stands; re-applying storm jitter on every
-    // refresh would ratchet it down.
-    const granted = Math.min(binding.legacy.grantedExpires ?? cap, requestedFor(contact, request), deps.expiryPolicy.maxExpires);
-    const { expiresAt: _expiresAt, updatedAt: _updatedAt, remaining: _remaining, ...stored } = binding;
-    const result = await deps.bindings.apply(request.aor, request.realm,
-      { upserts: [{ ...stored, cseq: request.cseq, expires: granted }] }, now());
-    if (!result.ok) return undefined;
-    return { ...answerFor(request, result.bindings, new Set([binding.key])), fastPath: true };
   }
 
-  function isSameFlow(binding: StoredBinding, request: RegisterRequest, contact: RequestContact): boolean {
-    return binding.source === sourceOf(request)
-      && binding.callId === request.callId
-      && binding.contact === contact.uri
-      && request.cseq > binding.cseq;
+  /**
+   * A device refreshing its one binding from the same address and Call-ID, well before it expires, was
+   * authenticated moments ago: the binding may be extended without a challenge if Redis agrees. The
+   * lifetime granted at the last authentication stands, since re-applying storm jitter on every refresh
+   * would ratchet it down.
+   */
+  async function fastRefreshQuestion(request: RegisterRequest, cap: number): Promise<RefreshRequest | undefined> {
+    const contact = request.contacts[0];
+    if (request.type !== 'register' || !contact || request.contacts.length !== 1) return undefined;
+    const account = await deps.accounts.findBySipRealm(request.realm).catch(() => undefined);
+    if (!account?.isActive) return undefined;
+    return {
+      key: bindingKeyFor(contact),
+      contact: contact.uri,
+      callId: request.callId,
+      cseq: request.cseq,
+      source: sourceOf(request),
+      sourceAddress: request.sourceAddress,
+      proxy: proxyOf(request),
+      minRemainingMs: deps.natExpires * 1000,
+      grantIfUnknown: cap,
+      grantCeiling: Math.min(requestedFor(contact, request), deps.expiryPolicy.maxExpires),
+    };
   }
 
   /** `cap`: the requested lifetime after the registrar's bounds and storm jitter. */
@@ -186,7 +189,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       const granted = requested === 0 ? 0 : grantedExpires(grant, Math.min(requested, cap));
       return bindingInput(request, contact, grant, granted);
     });
-    return applied(request, await deps.bindings.apply(request.aor, request.realm, { upserts }, now()),
+    return applied(request, await deps.bindings.applyForAnswer(request.aor, request.realm, { upserts }, now()),
       new Set(upserts.map((u) => u.key)));
   }
 
@@ -194,7 +197,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     const change = request.contacts.length === 0
       ? { upserts: [], removeAll: { callId: request.callId, cseq: request.cseq } }
       : { upserts: request.contacts.map((contact) => bindingInput(request, contact, grant, 0)) };
-    const result = await deps.bindings.apply(request.aor, request.realm, change, now());
+    const result = await deps.bindings.applyForAnswer(request.aor, request.realm, change, now());
     const answer = applied(request, result, new Set());
     if (answer.status === 200) {
       answer.headers = { ...answer.headers, Expires: '0' };
@@ -204,7 +207,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     return answer;
   }
 
-  function applied(request: RegisterRequest, result: ApplyResult, ownKeys: Set<string>): Answer {
+  function applied(request: RegisterRequest, result: ApplyResult<BindingSummary>, ownKeys: Set<string>): Answer {
     if (result.ok) return answerFor(request, result.bindings, ownKeys);
     if (result.reason === 'out-of-order') return reject(500, 'Out of order CSeq for this binding');
     return reject(403, `Too many bindings for this address of record (limit ${result.limit})`);
@@ -214,8 +217,8 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
    * 200 OK listing every live binding of the AoR with its remaining lifetime (RFC 3261 §10.3 step 8);
    * the device's own bindings behind a NAT are told the short NAT interval.
    */
-  function answerFor(request: RegisterRequest, bindings: StoredBinding[], ownKeys: Set<string>): Answer {
-    const told = (b: StoredBinding) => (ownKeys.has(b.key) ? advertisedExpires(withContact(request, b), b.remaining, deps.natExpires) : b.remaining);
+  function answerFor(request: RegisterRequest, bindings: BindingSummary[], ownKeys: Set<string>): Answer {
+    const told = (b: BindingSummary) => (ownKeys.has(b.key) ? advertisedExpires(withContact(request, b), b.remaining, deps.natExpires) : b.remaining);
     const own = bindings.find((b) => ownKeys.has(b.key) && b.key === bindingKeyFor(request.contacts[0] ?? { uri: '' }));
     const expires = own ? told(own) : 0;
     const headers: Record<string, string> = { Expires: String(expires) };
@@ -276,9 +279,25 @@ function sourceOf(request: RegisterRequest): string {
 }
 
 /** The request as seen from one stored binding, for the NAT rule. */
-function withContact(request: RegisterRequest, binding: StoredBinding): RegisterRequest {
+function withContact(request: RegisterRequest, binding: BindingSummary): RegisterRequest {
+  // Usually the binding is the request's own Contact, already parsed.
+  if (binding.contact === request.contactUri) return request;
   const uri = parseSipUri(binding.contact);
   return { ...request, contactHost: uri.ok ? uri.value.host : undefined, contactPort: uri.ok ? uri.value.port : undefined };
+}
+
+/**
+ * A promise whose failure is held until unsettle() rethrows it, so a check started early but not needed
+ * (the request was answered before) does not end as an unhandled rejection.
+ */
+function settle<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return promise.then((value) => ({ value }), (error: unknown) => ({ error }));
+}
+
+async function unsettle<T>(settled: Promise<{ value: T } | { error: unknown }>): Promise<T> {
+  const outcome = await settled;
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
 }
 
 function reject(status: number, xReason: string): Answer {
@@ -300,7 +319,7 @@ function send(res: SrfResponse, ctx: RequestContext, answer: Answer, request: Re
   if (answer.reason) {
     safeSendWithReason(res, answer.status, answer.reason, opts, ctx.logger);
   } else {
-    safeSend(res, answer.status, ctx.logger, opts);
+    safeSend(res, answer.status, ctx, opts);
   }
   const latencyMs = Date.now() - ctx.receivedAt;
   metrics?.registerAnswered(answer.status, latencyMs, answer.fastPath === true);

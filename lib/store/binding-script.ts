@@ -1,32 +1,31 @@
 /**
- * The Lua script behind BindingStore.apply/list. Everything an AoR's bindings and its legacy mirror go
- * through happens inside one script call, so two sidecars refreshing two devices of one AoR at the same
- * moment cannot leave `user:<aor>` pointing at a binding the hash no longer holds (or the reverse).
+ * The Lua scripts behind BindingStore. Everything an AoR's bindings and its legacy mirror go through
+ * happens inside one script call, so two sidecars refreshing two devices of one AoR at the same moment
+ * cannot leave `user:<aor>` pointing at a binding the hash no longer holds (or the reverse).
  *
- * KEYS: 1 `bindings:<aor>` (hash), 2 `user:<aor>`, 3 `active-user`, 4 `active-user:<realm>`.
- * ARGV: 1 now (ms), 2 max bindings, 3 overflow policy ('evict-oldest' | 'reject'),
- *       4 remove-all flag ('1'/'0'), 5 its Call-ID, 6 its CSeq, 7 zset member (`user:<aor>`),
- *       8 number of upserts, then five per upsert: key, Call-ID, CSeq, expiresAt (ms, 0 = remove), value.
+ * KEYS (both scripts): 1 `bindings:<aor>` (hash), 2 `user:<aor>`, 3 `active-user`, 4 `active-user:<realm>`.
+ * ARGV (both scripts): 1 now (ms), 2 max bindings, 3 overflow policy ('evict-oldest' | 'reject'),
+ *       4 zset member (`user:<aor>`), 5 reply form ('full' | 'summary'), then the script's own arguments.
  *
  * A value is the binding's JSON built by the caller; the script only splices `"seq":N` in front so the
  * order of refreshes is Redis's own serial order, not a client clock that may differ between sidecars.
  * The legacy record travels inside the value as a JSON *string* and is written back byte for byte:
  * re-encoding it with cjson would round large numbers and reorder fields other components read.
  *
- * Replies: {'ok', {evicted keys}, {values, most recently updated first}} | {'out-of-order', key} |
- * {'too-many'}. Nothing is written unless the reply is 'ok', and a call that neither changes nor prunes
- * anything writes nothing (list stays a read).
+ * Live bindings come back most recently updated first, either as their stored values ('full') or as flat
+ * triples key, Contact URI, expiresAt ('summary'): all a 200 OK needs, without shipping and parsing
+ * every binding's JSON on each REGISTER.
  *
  * Only Redis 6 commands are used: the hash's expiry is set to the computed maximum instead of relying on
  * EXPIRE ... GT. Expiries are relative (SET EX, PEXPIRE), so a sidecar clock a little off the Redis
  * server's clock shifts nothing but the zset scores, which are the caller's clock in jambonz too.
  */
-export const BINDING_SCRIPT = `
+const SHARED = `
 local now = tonumber(ARGV[1])
 local maxBindings = tonumber(ARGV[2])
 local overflow = ARGV[3]
-local removeAll = ARGV[4] == '1'
-local member = ARGV[7]
+local member = ARGV[4]
+local replyForm = ARGV[5]
 
 local function int(n) return string.format('%d', n) end
 
@@ -53,60 +52,14 @@ local function load()
     local expiresAt = ok and type(b) == 'table' and tonumber(b.expiresAt)
     if expiresAt and expiresAt > now and type(b.legacy) == 'string' then
       local seq = tonumber(b.seq) or 0
-      live[flat[i]] = { callId = b.callId, cseq = tonumber(b.cseq) or 0, expiresAt = expiresAt, seq = seq, raw = flat[i + 1] }
+      live[flat[i]] = { callId = b.callId, cseq = tonumber(b.cseq) or 0, expiresAt = expiresAt, seq = seq,
+        contact = b.contact, source = b.source, legacy = b.legacy, raw = flat[i + 1] }
       if seq > topSeq then topSeq = seq end
     else
       pruned = pruned + 1
     end
   end
   return live, fields, pruned, topSeq
-end
-
-local function readUpserts()
-  local list = {}
-  for i = 0, tonumber(ARGV[8]) - 1 do
-    local at = 9 + i * 5
-    list[#list + 1] = { key = ARGV[at], callId = ARGV[at + 1], cseq = tonumber(ARGV[at + 2]),
-      expiresAt = tonumber(ARGV[at + 3]), value = ARGV[at + 4] }
-  end
-  return list
-end
-
--- RFC 3261 10.3 steps 6 and 7: the same Call-ID with a CSeq not above the stored one aborts the request.
-local function staleKey(live, upserts)
-  if removeAll then
-    local callId, cseq = ARGV[5], tonumber(ARGV[6])
-    for _, key in ipairs(oldestFirst(live)) do
-      if live[key].callId == callId and cseq <= live[key].cseq then return key end
-    end
-  end
-  for _, u in ipairs(upserts) do
-    local b = live[u.key]
-    if b and b.callId == u.callId and u.cseq <= b.cseq then return u.key end
-  end
-  return nil
-end
-
--- Earlier upserts get higher sequence numbers: the first Contact of a REGISTER is the one mirrored
--- into user:<aor>, as jambonz stores the first Contact.
-local function applyChange(live, upserts, topSeq)
-  local added, touched = false, {}
-  if removeAll then
-    for _, key in ipairs(oldestFirst(live)) do live[key] = nil end
-  end
-  for i, u in ipairs(upserts) do
-    if u.expiresAt > now then
-      if not live[u.key] then added = true end
-      local seq = topSeq + #upserts - i + 1
-      live[u.key] = { callId = u.callId, cseq = u.cseq, expiresAt = u.expiresAt, seq = seq,
-        raw = '{"seq":' .. int(seq) .. ',' .. string.sub(u.value, 2) }
-      touched[u.key] = true
-    else
-      live[u.key] = nil
-      touched[u.key] = nil
-    end
-  end
-  return added, touched
 end
 
 -- Returns the evicted keys, or nil when the change must be refused.
@@ -161,6 +114,81 @@ local function mirror(live)
   redis.call('PEXPIRE', KEYS[1], int(longest - now))
 end
 
+-- The live bindings as the caller asked for them, most recently updated first.
+local function replyList(live)
+  local list = {}
+  for _, key in ipairs(newestFirst(live)) do
+    local b = live[key]
+    if replyForm == 'summary' then
+      list[#list + 1] = key
+      list[#list + 1] = b.contact
+      list[#list + 1] = int(b.expiresAt)
+    else
+      list[#list + 1] = b.raw
+    end
+  end
+  return list
+end
+`;
+
+/**
+ * BindingStore.apply/list. Own ARGV: 6 remove-all flag ('1'/'0'), 7 its Call-ID, 8 its CSeq,
+ * 9 number of upserts, then six per upsert: key, Call-ID, CSeq, expiresAt (ms, 0 = remove), Contact URI, value.
+ *
+ * Replies: {'ok', {evicted keys}, {live bindings}} | {'out-of-order', key} | {'too-many'}. Nothing is
+ * written unless the reply is 'ok', and a call that neither changes nor prunes anything writes nothing
+ * (list stays a read).
+ */
+export const BINDING_SCRIPT = `${SHARED}
+local removeAll = ARGV[6] == '1'
+
+local function readUpserts()
+  local list = {}
+  for i = 0, tonumber(ARGV[9]) - 1 do
+    local at = 10 + i * 6
+    list[#list + 1] = { key = ARGV[at], callId = ARGV[at + 1], cseq = tonumber(ARGV[at + 2]),
+      expiresAt = tonumber(ARGV[at + 3]), contact = ARGV[at + 4], value = ARGV[at + 5] }
+  end
+  return list
+end
+
+-- RFC 3261 10.3 steps 6 and 7: the same Call-ID with a CSeq not above the stored one aborts the request.
+local function staleKey(live, upserts)
+  if removeAll then
+    local callId, cseq = ARGV[7], tonumber(ARGV[8])
+    for _, key in ipairs(oldestFirst(live)) do
+      if live[key].callId == callId and cseq <= live[key].cseq then return key end
+    end
+  end
+  for _, u in ipairs(upserts) do
+    local b = live[u.key]
+    if b and b.callId == u.callId and u.cseq <= b.cseq then return u.key end
+  end
+  return nil
+end
+
+-- Earlier upserts get higher sequence numbers: the first Contact of a REGISTER is the one mirrored
+-- into user:<aor>, as jambonz stores the first Contact.
+local function applyChange(live, upserts, topSeq)
+  local added, touched = false, {}
+  if removeAll then
+    for _, key in ipairs(oldestFirst(live)) do live[key] = nil end
+  end
+  for i, u in ipairs(upserts) do
+    if u.expiresAt > now then
+      if not live[u.key] then added = true end
+      local seq = topSeq + #upserts - i + 1
+      live[u.key] = { callId = u.callId, cseq = u.cseq, expiresAt = u.expiresAt, seq = seq, contact = u.contact,
+        raw = '{"seq":' .. int(seq) .. ',' .. string.sub(u.value, 2) }
+      touched[u.key] = true
+    else
+      live[u.key] = nil
+      touched[u.key] = nil
+    end
+  end
+  return added, touched
+end
+
 local live, fields, pruned, topSeq = load()
 local upserts = readUpserts()
 local stale = staleKey(live, upserts)
@@ -172,7 +200,78 @@ if pruned > 0 or removeAll or #upserts > 0 then
   persist(live, fields, touched)
   mirror(live)
 end
-local values = {}
-for _, key in ipairs(newestFirst(live)) do values[#values + 1] = live[key].raw end
-return { 'ok', evicted, values }
+return { 'ok', evicted, replyList(live) }
+`;
+
+/**
+ * BindingStore.refresh: the REGISTER fast path in one call, the ban check of the source included. It
+ * answers 'banned' when KEYS[5] (`banned-source:<ip>`) exists. Otherwise it extends a binding only when the device is
+ * the one `user:<aor>` mirrors (same Call-ID and proxy) and the binding is the same flow (source, Call-ID,
+ * Contact, a higher CSeq) with more than the given time left; anything else is left to full
+ * authentication. The stored value is rewritten in place (CSeq, expiry, updatedAt, seq and the legacy
+ * record's expiryTime) so every other byte, the legacy record's included, stays as the last full
+ * registration wrote it.
+ *
+ * Own ARGV: 6 binding key, 7 Call-ID, 8 CSeq, 9 source 'ip:port', 10 Contact URI, 11 proxy (`sip:ip:port`),
+ * 12 minimum time left (ms), 13 lifetime to grant when the binding has no grantedExpires, 14 the most
+ * to grant (seconds).
+ *
+ * Replies: {'ok', {evicted keys}, {live bindings}} | {'no', why} | {'banned'}; nothing is written unless 'ok'.
+ */
+export const REFRESH_SCRIPT = `${SHARED}
+local BS = string.char(92)
+local key, callId, cseq = ARGV[6], ARGV[7], tonumber(ARGV[8])
+
+local function mirrorsThisDevice()
+  local text = redis.call('GET', KEYS[2])
+  if not text then return false end
+  local ok, record = pcall(cjson.decode, text)
+  return ok and type(record) == 'table' and type(record.contact) == 'string'
+    and record.callId == callId and record.proxy == ARGV[11]
+end
+
+local function grantFor(b)
+  local ok, legacy = pcall(cjson.decode, b.legacy)
+  local granted = ok and type(legacy) == 'table' and tonumber(legacy.grantedExpires) or tonumber(ARGV[13])
+  return math.floor(math.min(granted, tonumber(ARGV[14])))
+end
+
+-- Replaces the one number after prefix; nil when it is not there exactly once.
+local function setNumber(text, prefix, value)
+  local pattern = string.gsub(prefix, '%p', '%%%0') .. '%-?%d+'
+  local _, count = string.gsub(text, pattern, '')
+  if count ~= 1 then return nil end
+  return (string.gsub(text, pattern, prefix .. int(value)))
+end
+
+local function rewritten(raw, seq, expiresAt)
+  local body = string.match(raw, '^{"seq":%d+,(.*)$')
+  if not body then return nil end
+  body = setNumber(body, '"cseq":', cseq)
+  body = body and setNumber(body, '"expiresAt":', expiresAt)
+  body = body and setNumber(body, '"updatedAt":', now)
+  body = body and setNumber(body, BS .. '"expiryTime' .. BS .. '":', expiresAt)
+  return body and ('{"seq":' .. int(seq) .. ',' .. body)
+end
+
+if redis.call('EXISTS', KEYS[5]) == 1 then return { 'banned' } end
+if not mirrorsThisDevice() then return { 'no', 'not the mirrored device' } end
+local live, fields, _, topSeq = load()
+local b = live[key]
+if not b then return { 'no', 'no such binding' } end
+if b.source ~= ARGV[9] or b.callId ~= callId or b.contact ~= ARGV[10] or not (cseq > b.cseq) then
+  return { 'no', 'another flow' }
+end
+if b.expiresAt - now <= tonumber(ARGV[12]) then return { 'no', 'expiring' } end
+local granted = grantFor(b)
+if granted <= 0 then return { 'no', 'nothing to grant' } end
+local expiresAt = now + granted * 1000
+local raw = rewritten(b.raw, topSeq + 1, expiresAt)
+if not raw then return { 'no', 'unexpected stored value' } end
+live[key] = { callId = callId, cseq = cseq, expiresAt = expiresAt, seq = topSeq + 1, contact = b.contact, raw = raw }
+local touched = { [key] = true }
+local evicted = enforceLimit(live, touched, false)
+persist(live, fields, touched)
+mirror(live)
+return { 'ok', evicted, replyList(live) }
 `;

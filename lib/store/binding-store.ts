@@ -2,15 +2,15 @@ import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 import { keys } from './keys';
 import type { RegistrationRecord } from './registration-store';
-import { BINDING_SCRIPT } from './binding-script';
+import { BINDING_SCRIPT, REFRESH_SCRIPT } from './binding-script';
 
 /**
  * Several bindings per AoR (RFC 3261 §10.3, RFC 5626), kept in the hash `bindings:<aor>`, with the
  * legacy single record `user:<aor>` and the `active-user` zsets mirroring the most recently updated
  * live binding so that sbc-outbound, feature-server and api-server keep working unchanged.
  *
- * Every apply/list is one Lua script call (see binding-script.ts): the CSeq check, the limit, the
- * hash and the mirror change together or not at all.
+ * Every apply/list/refresh is one Lua script call (see binding-script.ts): the CSeq check, the limit,
+ * the hash and the mirror change together or not at all.
  */
 
 /** One Contact of a REGISTER as the store needs it. */
@@ -39,15 +39,50 @@ export interface BindingInput {
   legacy: RegistrationRecord;
 }
 
-export interface StoredBinding extends Omit<BindingInput, 'legacy' | 'expires'> {
+/** What a 200 OK needs of each live binding. */
+export interface BindingSummary {
+  key: string;
+  /** The Contact URI as sent. */
+  contact: string;
   /** ms since epoch */
   expiresAt: number;
-  /** ms since epoch, the `now` of the apply that wrote it */
-  updatedAt: number;
   /** Seconds left at `now`, rounded up: what a 200 OK lists as the Contact's expires. */
   remaining: number;
+}
+
+export interface StoredBinding extends Omit<BindingInput, 'legacy' | 'expires'>, BindingSummary {
+  /** ms since epoch, the `now` of the apply that wrote it */
+  updatedAt: number;
   legacy: RegistrationRecord;
 }
+
+/** A REGISTER that may extend its binding without authentication (see BindingStore.refresh). */
+export interface RefreshRequest {
+  key: string;
+  /** The Contact URI as sent; must be the one stored. */
+  contact: string;
+  callId: string;
+  cseq: number;
+  /** Packet source 'ip:port'; must be the one stored. */
+  source: string;
+  /** Packet source address: a banned one is refused first (`banned-source:<ip>`, as AuthGuardStore.isBanned). */
+  sourceAddress: string;
+  /** `sip:ip:port` of the packet source; `user:<aor>` must name it (the AoR's most recent device). */
+  proxy: string;
+  /** A binding with no more than this left (ms) is not extended: the device re-authenticates. */
+  minRemainingMs: number;
+  /** Seconds to grant when the binding does not record what its last authentication granted. */
+  grantIfUnknown: number;
+  /** The most seconds to grant (the request's own lifetime and the registrar's maximum). */
+  grantCeiling: number;
+}
+
+export type RefreshResult =
+  | { ok: true; bindings: BindingSummary[] }
+  /** Not the same device and flow, or too close to expiry: nothing changed. */
+  | { ok: false; why: string; banned?: undefined }
+  /** The source is banned: nothing was looked at or changed. */
+  | { ok: false; why: 'banned'; banned: true };
 
 export interface BindingChange {
   /** Contacts to add, refresh (expires > 0) or remove (expires 0), first Contact of the REGISTER first. */
@@ -56,9 +91,9 @@ export interface BindingChange {
   removeAll?: { callId: string; cseq: number };
 }
 
-export type ApplyResult =
+export type ApplyResult<B extends BindingSummary = StoredBinding> =
   /** Live bindings after the change, most recently updated first; `evicted` lists keys dropped for the limit. */
-  | { ok: true; bindings: StoredBinding[]; evicted: string[] }
+  | { ok: true; bindings: B[]; evicted: string[] }
   /** Same Call-ID and a CSeq not above the stored one (RFC 3261 §10.3 steps 6-7): nothing changed. */
   | { ok: false; reason: 'out-of-order'; key: string }
   /** The change would exceed the limit and cannot be made to fit: nothing changed. */
@@ -80,6 +115,7 @@ const MAX_CSEQ = 2 ** 32 - 1;
 
 export class BindingStore {
   private readonly script = new LuaScript(BINDING_SCRIPT);
+  private readonly refreshScript = new LuaScript(REFRESH_SCRIPT);
 
   constructor(private readonly redis: Redis, private readonly opts: BindingStoreOptions) {
     if (!Number.isInteger(opts.maxBindings) || opts.maxBindings < 1) {
@@ -89,18 +125,41 @@ export class BindingStore {
 
   /** Applies one REGISTER's change to the AoR's bindings atomically; see ApplyResult. */
   async apply(aor: string, realm: string, change: BindingChange, now = Date.now()): Promise<ApplyResult> {
-    validateChange(change);
-    const upsertArgs = change.upserts.flatMap((input) => upsertArgv(input, now));
-    const removeAll = change.removeAll;
-    const reply = await this.run(aor, realm, now, [
-      removeAll ? '1' : '0',
-      removeAll?.callId ?? '',
-      String(removeAll?.cseq ?? 0),
-      keys.user(aor),
-      String(change.upserts.length),
-      ...upsertArgs,
+    const reply = await this.runApply(aor, realm, change, now, 'full');
+    return toResult(reply, this.opts.maxBindings, (raw) => raw.map((value) => parseStored(value, now)));
+  }
+
+  /** apply() answering with summaries only: what the REGISTER handler needs, at a fraction of the cost. */
+  async applyForAnswer(aor: string, realm: string, change: BindingChange, now = Date.now()): Promise<ApplyResult<BindingSummary>> {
+    const reply = await this.runApply(aor, realm, change, now, 'summary');
+    return toResult(reply, this.opts.maxBindings, (raw) => parseSummaries(raw, now));
+  }
+
+  /**
+   * The refresh fast path in one round trip: extends the binding `request.key` by what its last full
+   * registration granted (capped by `grantCeiling`) when the request comes from the same device and flow,
+   * and answers with the AoR's live bindings; otherwise changes nothing. See REFRESH_SCRIPT.
+   */
+  async refresh(aor: string, realm: string, request: RefreshRequest, now = Date.now()): Promise<RefreshResult> {
+    assertCseq(request.cseq);
+    const reply = await this.refreshScript.run(this.redis, [...scriptKeys(aor, realm), keys.bannedSource(request.sourceAddress)], [
+      ...this.commonArgv(aor, now, 'summary'),
+      request.key,
+      request.callId,
+      String(request.cseq),
+      request.source,
+      request.contact,
+      request.proxy,
+      String(request.minRemainingMs),
+      String(request.grantIfUnknown),
+      String(request.grantCeiling),
     ]);
-    return toResult(reply, now, this.opts.maxBindings);
+    if (!Array.isArray(reply)) throw new Error('unexpected refresh script reply');
+    const [status, , bindings] = reply as unknown[];
+    if (status === 'banned') return { ok: false, why: 'banned', banned: true };
+    if (status === 'no') return { ok: false, why: String(reply[1]) };
+    if (status !== 'ok' || !isStringArray(bindings)) throw new Error('unexpected refresh script reply');
+    return { ok: true, bindings: parseSummaries(bindings, now) };
   }
 
   /**
@@ -128,11 +187,28 @@ export class BindingStore {
     return aors.length;
   }
 
-  private async run(aor: string, realm: string, now: number, rest: string[]): Promise<unknown> {
-    const scriptKeys = [keys.bindings(aor), keys.user(aor), keys.activeUsers, keys.activeUsersOfRealm(realm)];
-    const argv = [String(now), String(this.opts.maxBindings), this.opts.overflow, ...rest];
-    return this.script.run(this.redis, scriptKeys, argv);
+  private runApply(aor: string, realm: string, change: BindingChange, now: number, form: ReplyForm): Promise<unknown> {
+    validateChange(change);
+    const removeAll = change.removeAll;
+    return this.script.run(this.redis, scriptKeys(aor, realm), [
+      ...this.commonArgv(aor, now, form),
+      removeAll ? '1' : '0',
+      removeAll?.callId ?? '',
+      String(removeAll?.cseq ?? 0),
+      String(change.upserts.length),
+      ...change.upserts.flatMap((input) => upsertArgv(input, now)),
+    ]);
   }
+
+  private commonArgv(aor: string, now: number, form: ReplyForm): string[] {
+    return [String(now), String(this.opts.maxBindings), this.opts.overflow, keys.user(aor), form];
+  }
+}
+
+type ReplyForm = 'full' | 'summary';
+
+function scriptKeys(aor: string, realm: string): string[] {
+  return [keys.bindings(aor), keys.user(aor), keys.activeUsers, keys.activeUsersOfRealm(realm)];
 }
 
 /** Loads the script by SHA and falls back to sending it whole when the server has not seen it. */
@@ -177,7 +253,7 @@ function assertCseq(cseq: number): void {
   if (!Number.isInteger(cseq) || cseq < 0 || cseq > MAX_CSEQ) throw new RangeError(`invalid CSeq ${cseq}`);
 }
 
-/** The five script arguments of one upsert; the value JSON starts with `{"key"` for the script's splice. */
+/** The six script arguments of one upsert; the value JSON starts with `{"key"` for the script's splice. */
 function upsertArgv(input: BindingInput, now: number): string[] {
   const expiresAt = input.expires > 0 ? now + input.expires * 1000 : 0;
   const { legacy, expires: _expires, key, ...rest } = input;
@@ -188,10 +264,11 @@ function upsertArgv(input: BindingInput, now: number): string[] {
     updatedAt: now,
     legacy: JSON.stringify({ ...legacy, expiryTime: expiresAt }),
   });
-  return [key, input.callId, String(input.cseq), String(expiresAt), value];
+  return [key, input.callId, String(input.cseq), String(expiresAt), input.contact, value];
 }
 
-function toResult(reply: unknown, now: number, limit: number): ApplyResult {
+function toResult<B extends BindingSummary>(reply: unknown, limit: number,
+  parse: (bindings: string[]) => B[]): ApplyResult<B> {
   if (!Array.isArray(reply)) throw new Error('unexpected binding script reply');
   const [status, first, second] = reply as unknown[];
   if (status === 'out-of-order') return { ok: false, reason: 'out-of-order', key: String(first) };
@@ -199,7 +276,22 @@ function toResult(reply: unknown, now: number, limit: number): ApplyResult {
   if (status !== 'ok' || !isStringArray(first) || !isStringArray(second)) {
     throw new Error('unexpected binding script reply');
   }
-  return { ok: true, evicted: first, bindings: second.map((raw) => parseStored(raw, now)) };
+  return { ok: true, evicted: first, bindings: parse(second) };
+}
+
+/** The script's 'summary' reply: flat triples key, Contact URI, expiresAt. */
+function parseSummaries(flat: string[], now: number): BindingSummary[] {
+  if (flat.length % 3 !== 0) throw new Error('malformed binding summary');
+  const bindings: BindingSummary[] = [];
+  for (let i = 0; i < flat.length; i += 3) {
+    const expiresAt = Number(flat[i + 2]);
+    bindings.push({ key: flat[i], contact: flat[i + 1], expiresAt, remaining: remainingSeconds(expiresAt, now) });
+  }
+  return bindings;
+}
+
+function remainingSeconds(expiresAt: number, now: number): number {
+  return Math.max(1, Math.ceil((expiresAt - now) / 1000));
 }
 
 function isStringArray(value: unknown): value is string[] {
@@ -220,7 +312,7 @@ function parseStored(raw: string, now: number): StoredBinding {
   const { seq: _seq, legacy, ...binding } = value;
   return {
     ...binding,
-    remaining: Math.max(1, Math.ceil((value.expiresAt - now) / 1000)),
+    remaining: remainingSeconds(value.expiresAt, now),
     legacy: JSON.parse(legacy) as RegistrationRecord,
   };
 }

@@ -2,7 +2,7 @@
 import test from 'tape';
 import type Redis from 'ioredis';
 import { createTestRedis } from '../support/test-redis';
-import { ApplyResult, BindingInput, BindingStore, BindingStoreOptions, StoredBinding } from '../../lib/store/binding-store';
+import { ApplyResult, BindingInput, BindingStore, BindingStoreOptions, RefreshRequest, StoredBinding } from '../../lib/store/binding-store';
 import type { RegistrationRecord } from '../../lib/store/registration-store';
 import { keys } from '../../lib/store/keys';
 
@@ -357,4 +357,121 @@ test('binding-store: misuse throws before touching Redis', (t) => {
     t.deepEqual(all, [true, true, true, true, true]);
     t.end();
   }, t.end);
+});
+
+const BOB = 'bob@example.com';
+
+/** The fast-path question for `device(name)` from its usual source, as the REGISTER handler asks it. */
+function refreshOf(name: string, over: Partial<RefreshRequest> = {}): RefreshRequest {
+  const contact = `sip:${name}@10.0.0.1:5060`;
+  return {
+    key: contact,
+    contact,
+    callId: `call-${name}`,
+    cseq: 3,
+    source: '10.0.0.1:5060',
+    sourceAddress: '10.0.0.1',
+    proxy: 'sip:10.0.0.1:5060',
+    minRemainingMs: 30_000,
+    grantIfUnknown: 3600,
+    grantCeiling: 1800,
+    ...over,
+  };
+}
+
+/** desk and mobile on `aor`, desk refreshed last so that user:<aor> mirrors it. */
+async function deskAndMobile(store: BindingStore, aor: string, t0: number): Promise<void> {
+  await store.apply(aor, REALM, { upserts: [device('desk')] }, t0);
+  await store.apply(aor, REALM, { upserts: [device('mobile')] }, t0 + 1000);
+  await store.apply(aor, REALM, { upserts: [device('desk', { cseq: 2 })] }, t0 + 2000);
+}
+
+storeTest('refresh writes exactly what the list-then-apply fast path wrote', async (t, { redis, store, t0 }) => {
+  await deskAndMobile(store, AOR, t0);
+  await deskAndMobile(store, BOB, t0);
+  const now = t0 + 5000;
+
+  const fast = await store.refresh(AOR, REALM, refreshOf('desk'), now);
+
+  // The former fast path: read every binding, then apply the stored one with the new CSeq and lifetime.
+  const stored = (await store.list(BOB, now)).find((b) => b.key === 'sip:desk@10.0.0.1:5060');
+  if (!stored) return void t.fail('no stored desk binding');
+  const { expiresAt: _e, updatedAt: _u, remaining: _r, ...input } = stored;
+  const slow = await store.apply(BOB, REALM, { upserts: [{ ...input, cseq: 3, expires: 1800 }] }, now);
+
+  t.ok(fast.ok && slow.ok, 'both extend the binding');
+  if (!fast.ok || !slow.ok) return;
+  t.deepEqual(fast.bindings, slow.bindings.map(({ key, contact, expiresAt, remaining }) => ({ key, contact, expiresAt, remaining })),
+    'same summary of live bindings');
+  t.equal(fast.bindings[0].expiresAt, now + 1_800_000, 'granted the ceiling, below the 3600 s granted before');
+  t.deepEqual(await redis.hgetall(keys.bindings(AOR)), await redis.hgetall(keys.bindings(BOB)), 'hash values byte for byte');
+  t.equal(await redis.get(keys.user(AOR)), await redis.get(keys.user(BOB)), 'user:<aor> byte for byte');
+  t.equal(await redis.ttl(keys.user(AOR)), await redis.ttl(keys.user(BOB)), 'same TTL');
+  t.equal(await redis.zscore(keys.activeUsers, keys.user(AOR)), String(now + 1_800_000), 'active-user score');
+  t.equal(await redis.zscore(keys.activeUsersOfRealm(REALM), keys.user(AOR)), String(now + 1_800_000), 'realm zset score');
+  const record = JSON.parse((await redis.get(keys.user(AOR))) ?? '{}') as RegistrationRecord;
+  t.equal(record.expiryTime, now + 1_800_000, 'legacy expiryTime follows the binding');
+  t.equal(record.grantedExpires, 3600, 'the lifetime of the last full authentication is kept');
+});
+
+storeTest('refresh grants what the last authentication granted, else grantIfUnknown, never above the ceiling', async (t, { store, t0 }) => {
+  const { grantedExpires: _g, ...legacyWithoutGrant } = legacyFor('sip:desk@10.0.0.1:5060', 'call-desk');
+  await store.apply(AOR, REALM, { upserts: [device('desk', { legacy: { ...legacyWithoutGrant }, expires: 600 })] }, t0);
+  const unknown = await store.refresh(AOR, REALM, refreshOf('desk', { cseq: 2, grantIfUnknown: 900, grantCeiling: 7200 }), t0 + 1000);
+  t.equal(unknown.ok && unknown.bindings[0].expiresAt, t0 + 1000 + 900_000, 'grantIfUnknown without grantedExpires');
+
+  await store.apply(BOB, REALM, { upserts: [device('desk', { expires: 600 })] }, t0);
+  const known = await store.refresh(BOB, REALM, refreshOf('desk', { cseq: 2, grantIfUnknown: 900, grantCeiling: 7200 }), t0 + 1000);
+  t.equal(known.ok && known.bindings[0].expiresAt, t0 + 1000 + 3_600_000, 'grantedExpires (3600) of the legacy record');
+});
+
+storeTest('refresh changes nothing unless it is the mirrored device on the same flow with time left', async (t, { redis, store, t0 }) => {
+  await deskAndMobile(store, AOR, t0);
+  const before = await snapshot(redis);
+  const refused: [string, RefreshRequest][] = [
+    ['another Call-ID', refreshOf('desk', { callId: 'call-new' })],
+    ['not the mirrored device', refreshOf('mobile')],
+    ['CSeq not above the stored one', refreshOf('desk', { cseq: 2 })],
+    ['another source', refreshOf('desk', { source: '10.0.0.9:5060' })],
+    ['another proxy', refreshOf('desk', { proxy: 'sip:10.0.0.9:5060' })],
+    ['another Contact on the key', refreshOf('desk', { contact: 'sip:desk@10.0.0.2:5060' })],
+    ['unknown binding', refreshOf('desk', { key: 'sip:other@10.0.0.1:5060' })],
+    ['too close to expiry', refreshOf('desk', { minRemainingMs: 3_600_000 })],
+  ];
+  for (const [why, request] of refused) {
+    const result = await store.refresh(AOR, REALM, request, t0 + 5000);
+    t.equal(result.ok, false, `${why}: not refreshed${result.ok ? '' : ` (${result.why})`}`);
+  }
+  t.deepEqual(await snapshot(redis), before, 'nothing written');
+  t.equal((await store.refresh(AOR, REALM, refreshOf('desk'), t0 + 5000)).ok, true, 'the same request on the right flow refreshes');
+});
+
+storeTest('refresh from a banned source answers banned and changes nothing', async (t, { redis, store, t0 }) => {
+  await deskAndMobile(store, AOR, t0);
+  await redis.set(keys.bannedSource('10.0.0.1'), '1', 'PX', 60_000);
+  const before = await snapshot(redis);
+  t.deepEqual(await store.refresh(AOR, REALM, refreshOf('desk'), t0 + 5000), { ok: false, why: 'banned', banned: true });
+  t.deepEqual(await snapshot(redis), before, 'nothing written');
+  const other = await store.refresh(AOR, REALM, refreshOf('desk', { sourceAddress: '10.0.0.2' }), t0 + 5000);
+  t.equal(other.ok, true, 'another source is not banned');
+});
+
+storeTest('refresh of an AoR with no record is refused', async (t, { redis, store, t0 }) => {
+  const result = await store.refresh(AOR, REALM, refreshOf('desk'), t0);
+  t.equal(result.ok, false);
+  t.deepEqual(await redis.keys('*'), [], 'nothing written');
+});
+
+storeTest('applyForAnswer writes what apply writes and answers with summaries', async (t, { redis, store, t0 }) => {
+  await store.apply(AOR, REALM, { upserts: [device('desk')] }, t0);
+  await store.apply(BOB, REALM, { upserts: [device('desk')] }, t0);
+  const full = okBindings(t, await store.apply(AOR, REALM, { upserts: [device('mobile', { expires: 600 })] }, t0 + 1000));
+  const brief = await store.applyForAnswer(BOB, REALM, { upserts: [device('mobile', { expires: 600 })] }, t0 + 1000);
+  t.ok(brief.ok);
+  if (!brief.ok) return;
+  t.deepEqual(brief.bindings, full.map(({ key, contact, expiresAt, remaining }) => ({ key, contact, expiresAt, remaining })));
+  t.deepEqual(await redis.hgetall(keys.bindings(BOB)), await redis.hgetall(keys.bindings(AOR)));
+  t.equal(await redis.get(keys.user(BOB)), await redis.get(keys.user(AOR)));
+  const stale = await store.applyForAnswer(BOB, REALM, { upserts: [device('mobile', { expires: 600 })] }, t0 + 2000);
+  t.deepEqual(stale, { ok: false, reason: 'out-of-order', key: 'sip:mobile@10.0.0.1:5060' }, 'refusals as apply gives them');
 });

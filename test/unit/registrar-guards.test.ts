@@ -85,3 +85,16 @@ test('expiry policy: 423 below the minimum, clamp above the maximum, jitter only
   t.deepEqual(decideExpires(3600, policy, () => 0.999), { kind: 'granted', expires: 3241 }, 'never more than 10% off');
   t.deepEqual(decideExpires(600, { ...policy, jitterPercent: 0 }, () => 0.5), { kind: 'granted', expires: 600 }, 'jitter off');
 });
+
+test('nonce: random parts differ across many issues, past the first random block', (t) => {
+  const issuer = new NonceIssuer('k', 300, () => 1_700_000_000_000);
+  const randoms = new Set<string>();
+  // 4096-byte blocks of 8 bytes per nonce: 1200 nonces span three blocks.
+  for (let i = 0; i < 1200; i++) {
+    const nonce = issuer.issue('example.com');
+    t.equal(issuer.check(nonce, 'example.com'), 'valid', `nonce ${i} is valid`);
+    randoms.add(nonce.slice(8, 24));
+  }
+  t.equal(randoms.size, 1200, 'no random part repeats');
+  t.end();
+});
