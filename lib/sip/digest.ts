@@ -7,8 +7,9 @@
  *
  * Nonce creation and validation live elsewhere; here a nonce is just an opaque string.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Parsed, fail, hasControlChar, isLinearWhitespace, ok, readQuotedString, skipLws } from './header-tokens';
+import { RandomPool } from './random-pool';
 
 export type DigestAlgorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess' | 'SHA-512-256' | 'SHA-512-256-sess';
 export type DigestQop = 'auth' | 'auth-int';
@@ -485,6 +486,8 @@ export function buildAuthorization(input: AuthorizationInput): string {
 }
 
 /** A fresh client nonce (16 hex characters). The one impure helper here: it reads the CSPRNG. */
+const cnonces = new RandomPool();
+
 export function randomCnonce(): string {
-  return randomBytes(8).toString('hex');
+  return cnonces.hex(8);
 }

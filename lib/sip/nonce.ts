@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { RandomPool } from './random-pool';
 
 /**
  * Stateless digest nonces: `<timestamp><random><mac>` in hex, the MAC an HMAC-SHA256 over the first two
@@ -13,6 +14,8 @@ const NONCE_RE = new RegExp(`^[0-9a-f]{${TS_HEX + RANDOM_HEX + MAC_HEX}}$`);
 export type NonceCheck = 'valid' | 'stale' | 'invalid';
 
 export class NonceIssuer {
+  private readonly random = new RandomPool(4096);
+
   constructor(
     private readonly secret: string,
     private readonly lifetimeSec: number,
@@ -21,7 +24,7 @@ export class NonceIssuer {
 
   issue(realm: string): string {
     const ts = Math.floor(this.now() / 1000).toString(16).padStart(TS_HEX, '0').slice(-TS_HEX);
-    const random = crypto.randomBytes(RANDOM_HEX / 2).toString('hex');
+    const random = this.random.hex(RANDOM_HEX / 2);
     return `${ts}${random}${this.mac(`${ts}${random}`, realm)}`;
   }
 

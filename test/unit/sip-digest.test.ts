@@ -386,3 +386,10 @@ test('digest: buildAuthorization → parseAuthorization → verifyResponse (prop
   t.pass('round trip holds');
   t.end();
 });
+
+test('digest: randomCnonce gives 16 hex digits, never the same twice across pool refills', (t) => {
+  const seen = new Set(Array.from({ length: 2000 }, () => randomCnonce())); // 2000 × 8 bytes: several 4 KB blocks
+  t.equal(seen.size, 2000, 'all distinct');
+  t.ok([...seen].every((c) => /^[0-9a-f]{16}$/.test(c)), 'lower-case hex, 16 digits');
+  t.end();
+});
