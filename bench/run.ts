@@ -6,8 +6,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import http from 'node:http';
-import { execSync } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
 
 process.env.MYSQL_TEST_DATABASE ??= 'jambones_bench';
 process.env.REDIS_TEST_DB ??= '8';
@@ -136,7 +135,10 @@ async function registrarPhase(drachtio: Drachtio, redis: ReturnType<typeof creat
   await service.waitForLog(connectedToDrachtio, 15000);
   const pid = service.proc.pid as number;
 
+  // Every run starts from no bindings: each run registers from its own source address, so without this every
+  // AoR would collect one more binding per run, and later runs would pay for longer binding lists.
   const measure = async (scenarioXml: string, rate: number, seconds: number, opsPerCall: number, ip: string): Promise<{ result: LoadResult; cpu: number }> => {
+    await redis.flushdb();
     const before = cpuSeconds(pid);
     const result = await runLoad({ scenarioXml, target: sipTarget, rate, calls: Math.round(rate * seconds), csv: USERS,
       localIp: ip, timeoutSec: seconds + 20, maxConcurrent: 5000 });
@@ -154,11 +156,25 @@ async function registrarPhase(drachtio: Drachtio, redis: ReturnType<typeof creat
     if (failureRatio >= 0.001 || achieved < rate * 0.9) break;
     best = rate;
   }
-  const auth: Measured[] = [];
-  for (let run = 0; run < RUNS; run++) {
-    const { result, cpu } = await measure(authScenario(), best, 30, 1, `127.0.0.${110 + run}`);
-    auth.push({ rate: result.successful / (result.durationMs / 1000), cpuMsPerOp: cpu * 1000, failures: result.failed, ops: result.successful, seconds: result.durationMs / 1000 });
-    log(`  run ${run + 1} at ${best}/s for 30 s: ${result.successful} ok, ${result.failed} failed, ${(cpu * 1000).toFixed(3)} ms CPU each`);
+  // The 5 s steps only find a candidate: the rate reported must hold for 30 s with < 0.1 % failures, so a
+  // 30 s run that fails more steps the rate down by 20 % (after a pause for the backlog to clear) and starts
+  // the runs again, three times at most (the whole bench must stay under 10 minutes). After that the runs stand as
+  // measured, and the table shows their failure percentage.
+  let auth: Measured[] = [];
+  let attempts = 0;
+  while (auth.length < RUNS) {
+    const { result, cpu } = await measure(authScenario(), best, 30, 1, `127.0.0.${110 + (attempts % 10)}`);
+    attempts++;
+    const run = { rate: result.successful / (result.durationMs / 1000), cpuMsPerOp: cpu * 1000, failures: result.failed, ops: result.successful, seconds: result.durationMs / 1000 };
+    log(`  ${best}/s for 30 s: ${result.successful} ok, ${result.failed} failed, ${(cpu * 1000).toFixed(3)} ms CPU each`);
+    if (result.failed / Math.max(1, result.failed + result.successful) >= 0.001 && attempts <= 3) {
+      best = Math.round((best * 0.8) / 10) * 10;
+      auth = [];
+      log(`  not clean over 30 s: pausing 15 s, then ${best}/s`);
+      await new Promise((resolve) => setTimeout(resolve, 15000));
+      continue;
+    }
+    auth.push(run);
   }
   const latency: number[][] = [];
   for (let run = 0; run < RUNS; run++) {
@@ -172,6 +188,7 @@ async function registrarPhase(drachtio: Drachtio, redis: ReturnType<typeof creat
   const authCpu = median(auth.map((a) => a.cpuMsPerOp)) / 1000;
   const refreshCallRate = 100;
   for (let run = 0; run < RUNS; run++) {
+    await redis.flushdb();
     const before = cpuSeconds(pid);
     const result = await runLoad({ scenarioXml: refreshScenario(), target: sipTarget, rate: refreshCallRate, calls: refreshCallRate * 10,
       csv: USERS, localIp: `127.0.0.${130 + run}`, timeoutSec: 40, maxConcurrent: 5000 });
@@ -190,7 +207,7 @@ async function registrarPhase(drachtio: Drachtio, redis: ReturnType<typeof creat
   const liveBindings = await redis.zcard('active-user');
 
   await service.stop();
-  await new Promise<void>((resolve) => hook.server.close(() => resolve()));
+  await hook.stop();
   await redis.flushdb();
 
   return {
@@ -208,17 +225,29 @@ function machine(): Record<string, string | number> {
     node: process.version, os: `${os.type()} ${os.release()}`, sipp };
 }
 
-async function startFastHook(): Promise<{ server: http.Server; port: number }> {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end('{"status":"ok"}');
-    });
+/**
+ * The registration hook that approves everything, in its own process: a real hook is another server, and
+ * sharing the bench's event loop with the stand-in made it the bottleneck (its latency filled the service's
+ * in-flight bound, and the service rightly answered 503).
+ */
+const FAST_HOOK_SOURCE = `
+const http = require('node:http');
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"status":"ok"}'); });
+});
+server.keepAliveTimeout = 60000;
+server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
+`;
+
+async function startFastHook(): Promise<{ port: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['-e', FAST_HOOK_SOURCE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench hook exited (${code})`)));
+    child.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
   });
-  server.keepAliveTimeout = 60000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as { port: number }).port };
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { port, stop: () => { child.kill(); return exited; } };
 }
 
 function log(line: string): void {
@@ -274,7 +303,7 @@ Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGb} GB, $
 
 | Measure | Result | Target |
 |---|---|---|
-| Authenticated registrations (401 + 200, 2,000 distinct users): highest rate with < 0.1 % failures (5 s steps) | ${r.auth.bestCleanRate}/s offered, ${f(r.auth.medianRate, 0)}/s achieved over 30 s | (reference: ~875/s) |
+| Authenticated registrations (401 + 200, 2,000 distinct users): highest rate with < 0.1 % failures over 30 s | ${r.auth.bestCleanRate}/s offered, ${f(r.auth.medianRate, 0)}/s achieved over 30 s, ${f(authFailurePercent(r.auth), 2)} % failed | (reference: ~875/s) |
 | CPU per authenticated registration | ${f(r.auth.medianCpuMsPerOp)} ms | ≤ 0.4 ms (reference 1.1–1.5 ms) |
 | Latency at half that rate, p50 / p95 / p99 | ${f(r.auth.latencyAtHalfRateMs.p50, 1)} / ${f(r.auth.latencyAtHalfRateMs.p95, 1)} / ${f(r.auth.latencyAtHalfRateMs.p99, 1)} ms | p99 < 20 ms |
 | Fast-path refreshes answered | ${f(r.refresh.medianRate, 0)}/s (offered load, not a ceiling) | |
@@ -317,3 +346,10 @@ main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });
+
+/** Failed calls over all the 30 s authenticated-registration runs, in percent. */
+function authFailurePercent(auth: Report['auth']): number {
+  const failed = auth.runs.reduce((sum, run) => sum + run.failures, 0);
+  const total = auth.runs.reduce((sum, run) => sum + run.failures + run.ops, 0);
+  return (100 * failed) / Math.max(1, total);
+}

@@ -32,7 +32,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   fs.writeFileSync(scenario, opts.scenarioXml);
   const args = [opts.target, '-sf', scenario, '-t', 'u1', '-r', String(opts.rate), '-m', String(opts.calls),
     '-nostdin', '-trace_stat', '-stf', path.join(dir, 'stat.csv'), '-trace_rtt', '-rtt_freq', '1',
-    '-timeout', `${opts.timeoutSec}s`, '-timeout_error', '-max_recv_loops', '10000', '-max_sched_loops', '10000'];
+    '-timeout', `${opts.timeoutSec}s`, '-timeout_error', '-max_recv_loops', '10000', '-max_sched_loops', '10000',
+    // sipp's default 64 KB socket buffer drops the stand-in's answers in bursts (then resends after 0.5 s)
+    '-buff_size', String(4 * 1024 * 1024)];
   if (opts.maxConcurrent) args.push('-l', String(opts.maxConcurrent));
   if (opts.localIp) args.push('-i', opts.localIp);
   if (opts.csv) {

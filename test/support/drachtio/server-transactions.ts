@@ -56,6 +56,12 @@ function transactionKey(msg: SipMessage, method: string): string {
 export class ServerTransactions {
   private readonly byId = new Map<string, UasTransaction>();
   private readonly byKey = new Map<string, UasTransaction>();
+  /**
+   * Completed non-INVITE transactions over UDP during timer J: only their final response is kept (to answer
+   * retransmissions), not the parsed request. Under load (thousands of REGISTERs a second, each held 32 s)
+   * whole transactions here grew the stand-in past a gigabyte and slowed it to a crawl.
+   */
+  private readonly completedResponses = new Map<string, Buffer>();
   private readonly timers = new TimerRegistry();
 
   constructor(private readonly ctx: StandInContext) {}
@@ -64,6 +70,7 @@ export class ServerTransactions {
     this.timers.cancelAll();
     this.byId.clear();
     this.byKey.clear();
+    this.completedResponses.clear();
   }
 
   // ------------------------------------------------------------------------------ from the network
@@ -76,8 +83,14 @@ export class ServerTransactions {
     const method = msg.method ?? '';
     if (method === 'ACK') return this.onAck(received, source);
     if (method === 'CANCEL') return this.onCancel(received, source);
-    const existing = this.byKey.get(transactionKey(msg, method));
+    const key = transactionKey(msg, method);
+    const existing = this.byKey.get(key);
     if (existing) return this.onRetransmission(existing, source);
+    const completed = this.completedResponses.get(key);
+    if (completed) {
+      sendBack(this.ctx, source, completed);
+      return;
+    }
     this.onNewRequest(received, source, method);
   }
 
@@ -234,7 +247,8 @@ export class ServerTransactions {
       if (udp) this.retransmitFinal(txn, this.ctx.timers.t1);
       this.expireLater(txn);
     } else if (udp) {
-      this.expireLater(txn);
+      this.forget(txn);
+      this.rememberCompleted(txn.key, data);
     } else {
       this.forget(txn);
     }
@@ -272,7 +286,15 @@ export class ServerTransactions {
     txn.retransmitTimer = undefined;
   }
 
-  /** Timer J / Timer H: 64·T1. */
+  /** Timer J: 64·T1. */
+  private rememberCompleted(key: string, response: Buffer): void {
+    this.completedResponses.set(key, response);
+    this.timers.after(64 * this.ctx.timers.t1, () => {
+      if (this.completedResponses.get(key) === response) this.completedResponses.delete(key);
+    });
+  }
+
+  /** Timer H (and J before a transaction is slimmed): 64·T1. */
   private expireLater(txn: UasTransaction): void {
     this.timers.cancel(txn.expiryTimer);
     txn.expiryTimer = this.timers.after(64 * this.ctx.timers.t1, () => this.forget(txn));

@@ -12,6 +12,13 @@ import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+
+/**
+ * Receive buffer of the stand-in's UDP sockets. A production SBC host raises net.core.rmem_max for drachtio;
+ * with Linux's 208 KB default, bursts from sipp under load are dropped here and retransmitted 0.5 s later,
+ * which would be charged to the service's latency. The kernel caps it at net.core.rmem_max.
+ */
+const UDP_RECEIVE_BUFFER = 4 * 1024 * 1024;
 import { SipStreamSplitter } from './sip-stream';
 
 export type SipProto = 'udp' | 'tcp' | 'ws';
@@ -217,7 +224,7 @@ export class SipTransports extends EventEmitter {
 
   private bindUdp(port: number): Promise<dgram.Socket> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+      const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: UDP_RECEIVE_BUFFER });
       socket.once('error', reject);
       socket.bind(port, this.opts.host, () => {
         socket.off('error', reject);
@@ -351,7 +358,7 @@ export class SipTransports extends EventEmitter {
     const listener = this.listenersByProto.get('udp');
     if (!listener) return Promise.reject(new Error('no udp listener'));
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+      const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: UDP_RECEIVE_BUFFER });
       socket.once('error', reject);
       socket.bind(listener.port, listener.address, () => {
         socket.connect(port, address, () => {
