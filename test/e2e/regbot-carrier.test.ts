@@ -8,10 +8,11 @@ import type Redis from 'ioredis';
 import { DrachtioStandIn } from '../support/drachtio';
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService } from '../support/service';
 import { TestDb } from '../support/test-db';
-import { createTestRedis, flushTestRedis } from '../support/test-redis';
+import { flushTestRedis } from '../support/test-redis';
 import {
   startSippServer, findFreePort, receivedMessages, headerOf, SippServer, SippResult, scenarioPath,
 } from '../support/sipp';
+import { startRegbotBed } from '../support/regbot-bed';
 import { parseAuthorization, verifyResponse } from '../../lib/sip/digest';
 
 const SECRET = 'cymru';
@@ -128,12 +129,7 @@ function digestOk(msg: string, header: 'Authorization' | 'Proxy-Authorization', 
 }
 
 test('regbot: set up stand-in, database and service', async (t) => {
-  standIn = new DrachtioStandIn({ secret: SECRET, timers: { timerB: 1500 } });
-  await standIn.start();
-  db = await TestDb.connect();
-  await db.truncateAll();
-  redis = createTestRedis();
-  await flushTestRedis(redis);
+  ({ standIn, db, redis } = await startRegbotBed(SECRET, { timers: { timerB: 1500 } }));
   service = startService({
     ...baseServiceEnv({ port: standIn.adminPort, secret: SECRET }),
     REGBOT_RELOAD_INTERVAL_MS: '300',

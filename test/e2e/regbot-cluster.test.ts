@@ -8,8 +8,9 @@ import type Redis from 'ioredis';
 import { DrachtioStandIn } from '../support/drachtio';
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService, ServiceLogLine } from '../support/service';
 import { TestDb } from '../support/test-db';
-import { createTestRedis, flushTestRedis } from '../support/test-redis';
+import { flushTestRedis } from '../support/test-redis';
 import { startSippServer, findFreePort, SippServer } from '../support/sipp';
+import { startRegbotBed } from '../support/regbot-bed';
 
 const SECRET = 'cymru';
 const LEASE_MS = 3000;
@@ -87,12 +88,7 @@ async function until(check: () => boolean, timeoutMs: number): Promise<boolean> 
 }
 
 test('regbot cluster: set up', async (t) => {
-  standIn = new DrachtioStandIn({ secret: SECRET });
-  await standIn.start();
-  db = await TestDb.connect();
-  await db.truncateAll();
-  redis = createTestRedis();
-  await flushTestRedis(redis);
+  ({ standIn, db, redis } = await startRegbotBed(SECRET));
   sippPort = await findFreePort();
   sipp = startSippServer({ scenario: ACCEPT_ALL, localPort: sippPort, timeoutSec: 85 });
   await sipp.ready;

@@ -11,8 +11,9 @@ import { DrachtioStandIn } from '../support/drachtio';
 import { LocalDnsServer } from '../support/dns-server';
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService, ServiceLogLine } from '../support/service';
 import { TestDb } from '../support/test-db';
-import { createTestRedis, flushTestRedis } from '../support/test-redis';
+import { flushTestRedis } from '../support/test-redis';
 import { startSippServer, findFreePort, receivedMessages, headerOf, SippServer, SippResult } from '../support/sipp';
+import { startRegbotBed } from '../support/regbot-bed';
 
 const SECRET = 'cymru';
 let standIn: DrachtioStandIn;
@@ -117,12 +118,7 @@ function cseqOf(msg: string): number {
 test('regbot failover: set up DNS server, stand-in, database and service', async (t) => {
   dnsServer = new LocalDnsServer({ ttl: 60 });
   const dnsAddress = await dnsServer.start();
-  standIn = new DrachtioStandIn({ secret: SECRET, timers: { timerB: 1000 } });
-  await standIn.start();
-  db = await TestDb.connect();
-  await db.truncateAll();
-  redis = createTestRedis();
-  await flushTestRedis(redis);
+  ({ standIn, db, redis } = await startRegbotBed(SECRET, { timers: { timerB: 1000 } }));
   service = startService({
     ...baseServiceEnv({ port: standIn.adminPort, secret: SECRET }),
     REGBOT_DNS_SERVERS: dnsAddress,

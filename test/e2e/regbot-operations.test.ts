@@ -15,8 +15,9 @@ import type Redis from 'ioredis';
 import { DrachtioStandIn } from '../support/drachtio';
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService, ServiceLogLine } from '../support/service';
 import { TestDb } from '../support/test-db';
-import { createTestRedis, flushTestRedis } from '../support/test-redis';
+import { flushTestRedis } from '../support/test-redis';
 import { startSippServer, findFreePort, receivedMessages, headerOf, SippServer, SippResult } from '../support/sipp';
+import { startRegbotBed } from '../support/regbot-bed';
 import { rendezvousOwner } from '../../lib/regbot/gateway-ownership';
 import { keys } from '../../lib/store/keys';
 
@@ -103,12 +104,7 @@ let good: Carrier;
 
 test('regbot ops: set up stand-in, database and service', async (t) => {
   // drachtio's own timer B (32 s): a carrier that does not answer stays unanswered past the shutdown budget
-  standIn = new DrachtioStandIn({ secret: SECRET });
-  await standIn.start();
-  db = await TestDb.connect();
-  await db.truncateAll();
-  redis = createTestRedis();
-  await flushTestRedis(redis);
+  ({ standIn, db, redis } = await startRegbotBed(SECRET));
   fs.rmSync(SOCKET, { force: true });
   httpPort = await findFreePort();
   service = startService({
