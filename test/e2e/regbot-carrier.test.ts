@@ -164,6 +164,10 @@ test('regbot: 401 with qop "auth,auth-int" and opaque, 200, then a refresh with 
   t.match(status?.cseq ?? '', /^\d+ REGISTER$/);
   t.equal(status?.sbcAddress, standIn.hostports, "sbcAddress is drachtio's hostport list");
   t.ok(status?.nextRegister, 'next refresh recorded');
+  const changes = service.logs.filter((l) => l.msg === 'regbot: gateway state changed' && l.gatewaySid === carrier.gatewaySid)
+    .map((l) => `${String(l.from)}>${String(l.to)}`);
+  t.deepEqual(changes.slice(0, 2), ['idle>registering', 'registering>registered'], 'state changes logged once');
+  t.notOk(changes.includes('registered>registering'), 'a refresh is no state change in the log');
   const result = await finish(carrier);
   const regs = registers(result);
   t.ok(regs.length >= 4, `carrier saw ${regs.length} REGISTERs`);

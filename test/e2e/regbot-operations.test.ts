@@ -157,7 +157,7 @@ test('regbot ops: `regbot status` shows a registered gateway, its owner and its 
 test('regbot ops: one log line per state change', async (t) => {
   const changes = service.logs.filter((l) => l.msg === 'regbot: gateway state changed' && l.gatewaySid === good.gatewaySid);
   t.deepEqual(changes.map((l) => `${String(l.from)}>${String(l.to)}`), ['idle>registering', 'registering>registered'],
-    'idle → registering → registered, each once');
+    'idle → registering → registered, each once (refreshes since then are not state changes)');
   t.equal(changes[0]?.carrierSid, good.carrierSid, 'with the carrier sid');
   t.equal(changes[0]?.aor, 'ops@ops-good.test', 'and the AoR');
 });
