@@ -24,6 +24,7 @@ import { GatewayOwnership } from './gateway-ownership';
 import { GatewayRegistration, RegistrationDeps, RegistrationState } from './gateway-registration';
 import { BoundedRegisterSender } from './bounded-sender';
 import { Pacer } from './pacer';
+import { StateChangeFilter } from './state-change-filter';
 import { SrfRegisterSender } from './register-sender';
 import { DbStatusWriter, readRegisterStatuses, StatusFacts } from './register-status';
 import {
@@ -73,8 +74,7 @@ export class Regbot {
   private readonly reportedInvalid = new Map<string, string>();
   /** The last outcome of each gateway we register, for `regbot status`. */
   private readonly lastResponses = new Map<string, { reason: string; at: string }>();
-  /** Registrations whose refresh is in flight (their registered → registering change was not logged). */
-  private readonly refreshing = new WeakSet<GatewayRegistration>();
+  private readonly stateChanges = new StateChangeFilter<GatewayRegistration>();
   private timers: NodeJS.Timeout[] = [];
   private reconciling: Promise<void> | undefined;
   private again = false;
@@ -175,17 +175,10 @@ export class Regbot {
 
   /** Issue 7: one structured line per state change of a gateway's registration. */
   private logStateChange(reg: GatewayRegistration, from: RegistrationState, to: RegistrationState): void {
-    // A refresh (registered → registering → registered) changes nothing an operator cares about, and with
-    // thousands of trunks it would be most of the log; its outcome is in the 'regbot: registered' line. A
-    // refresh that fails is logged as registered → failed.
-    if (from === 'registered' && to === 'registering') {
-      this.refreshing.add(reg);
-      return;
-    }
-    const wasRefreshing = this.refreshing.delete(reg);
-    if (wasRefreshing && to === 'registered') return;
-    this.deps.logger.info({ gatewaySid: reg.target.gatewaySid, carrierSid: reg.target.carrierSid, aor: aorOf(reg.target),
-      from: wasRefreshing ? 'registered' : from, to }, 'regbot: gateway state changed');
+    const change = this.stateChanges.changed(reg, from, to);
+    if (!change) return;
+    this.deps.logger.info({ gatewaySid: reg.target.gatewaySid, carrierSid: reg.target.carrierSid, aor: aorOf(reg.target), ...change },
+      'regbot: gateway state changed');
   }
 
   /**

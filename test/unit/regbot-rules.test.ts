@@ -12,6 +12,7 @@ import { answerChallenge, ChallengeCounters } from '../../lib/regbot/digest-resp
 import { rendezvousOwner } from '../../lib/regbot/gateway-ownership';
 import { Pacer } from '../../lib/regbot/pacer';
 import { BoundedRegisterSender } from '../../lib/regbot/bounded-sender';
+import { StateChangeFilter } from '../../lib/regbot/state-change-filter';
 import type { RegisterSender } from '../../lib/regbot/register-sender';
 import { srvNameFor, carrierAddresses } from '../../lib/regbot/ephemeral-gateways';
 import { GatewayAddresses } from '../../lib/regbot/gateway-addresses';
@@ -193,4 +194,20 @@ test('regbot rules: BoundedRegisterSender keeps at most N transactions open and 
   void unbounded.send(request('sip:f'));
   await new Promise((resolve) => setImmediate(resolve));
   t.equal(unbounded.load.open, 2, '0: no cap');
+});
+
+test('regbot rules: state changes worth a log line (a successful refresh is none)', (t) => {
+  const filter = new StateChangeFilter<object>();
+  const a = {};
+  const b = {};
+  t.deepEqual(filter.changed(a, 'idle', 'registering'), { from: 'idle', to: 'registering' }, 'first attempt');
+  t.deepEqual(filter.changed(a, 'registering', 'registered'), { from: 'registering', to: 'registered' }, 'registered');
+  t.equal(filter.changed(a, 'registered', 'registering'), undefined, 'a refresh starts: held back');
+  t.equal(filter.changed(a, 'registering', 'registered'), undefined, 'and succeeds: nothing to log');
+  t.equal(filter.changed(a, 'registered', 'registering'), undefined, 'the next refresh starts');
+  t.deepEqual(filter.changed(a, 'registering', 'failed'), { from: 'registered', to: 'failed' }, 'and fails: registered → failed');
+  t.deepEqual(filter.changed(a, 'failed', 'registering'), { from: 'failed', to: 'registering' }, 'a retry is logged');
+  t.equal(filter.changed(b, 'registered', 'registering'), undefined, 'b refreshing');
+  t.deepEqual(filter.changed(b, 'registering', 'stopped'), { from: 'registered', to: 'stopped' }, 'stopped during its refresh');
+  t.end();
 });
