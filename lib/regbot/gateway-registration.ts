@@ -54,6 +54,13 @@ export interface Inheritance {
   removeFailures: number;
   /** Last CSeq used with this Call-ID. */
   cseq: number;
+  lastOutcome: Outcome | undefined;
+}
+
+/** A final response ("200 OK") or why none came, and when (ms). */
+export interface Outcome {
+  reason: string;
+  at: number;
 }
 
 export type RegistrationState = 'idle' | 'registering' | 'registered' | 'failed' | 'stopped';
@@ -73,6 +80,8 @@ export class GatewayRegistration {
   private readonly holds: Holds = new Map();
   private currentState: RegistrationState = 'idle';
   nextAttemptAt: number | undefined;
+  /** The last outcome reported (for `regbot status`). */
+  lastOutcome: Outcome | undefined;
 
   private removeFailures: number;
 
@@ -96,11 +105,12 @@ export class GatewayRegistration {
   continueFrom(inherited: Inheritance): void {
     this.removeFailures = inherited.removeFailures;
     this.cseq = Math.max(this.cseq, inherited.cseq);
+    this.lastOutcome = inherited.lastOutcome;
   }
 
   /** What a replacing registration of the same gateway carries on: the failure count, and the CSeq. */
   inheritance(): Inheritance {
-    return { removeFailures: this.removeFailures, cseq: this.cseq };
+    return { removeFailures: this.removeFailures, cseq: this.cseq, lastOutcome: this.lastOutcome };
   }
 
   /** The first REGISTER goes out after `delayMs` (regbot starts it when the pacer grants a turn). */
@@ -300,6 +310,7 @@ export class GatewayRegistration {
   /** register_status is batched (DbStatusWriter); eph-gw-ip, which inbound calls from reg trunks need, is not held up by it. */
   private async report(exchange: Exchange, reason: string, ok: boolean, expires: number, nextInMs: number | undefined): Promise<void> {
     const now = this.deps.now();
+    this.lastOutcome = { reason, at: now };
     const ephemeral = this.target.trunkType === 'reg' && this.deps.ephemeral
       ? this.deps.ephemeral.update(this.target, expires, now).catch((err: Error) =>
         this.deps.logger.warn({ err: err.message, gatewaySid: this.target.gatewaySid }, 'regbot: could not update eph-gw-ip'))

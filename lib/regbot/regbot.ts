@@ -72,8 +72,6 @@ export class Regbot {
   private readonly registrationDeps: RegistrationDeps;
   private sipDomainName: string | undefined;
   private readonly reportedInvalid = new Map<string, string>();
-  /** The last outcome of each gateway we register, for `regbot status`. */
-  private readonly lastResponses = new Map<string, { reason: string; at: string }>();
   private readonly stateChanges = new StateChangeFilter<GatewayRegistration>();
   private timers: NodeJS.Timeout[] = [];
   private reconciling: Promise<void> | undefined;
@@ -157,18 +155,17 @@ export class Regbot {
   }
 
   private liveView(reg: GatewayRegistration): LiveGateway {
-    const last = this.lastResponses.get(reg.target.gatewaySid);
+    const last = reg.lastOutcome;
     return {
       state: reg.state,
       lastResponse: last?.reason,
-      lastResponseAt: last?.at,
+      lastResponseAt: last ? new Date(last.at).toISOString() : undefined,
       nextAttemptAt: reg.nextAttemptAt && reg.state !== 'stopped' ? new Date(reg.nextAttemptAt).toISOString() : undefined,
     };
   }
 
-  /** Every final response of our registrations: remembered for `regbot status`, counted, then written to MySQL. */
+  /** Every final response of our registrations: counted, then written to MySQL. */
   private recordOutcome(carrierSid: string, facts: StatusFacts): Promise<void> {
-    if (facts.sipGatewaySid) this.lastResponses.set(facts.sipGatewaySid, { reason: facts.reason, at: new Date(facts.now).toISOString() });
     this.deps.metrics?.regbotRegisterOutcome(statusCodeOf(facts.reason));
     return this.status.write(carrierSid, facts);
   }
@@ -310,7 +307,6 @@ export class Regbot {
       started++;
     }
     await Promise.all([...retiring.values()].map((entry) => entry.done));
-    for (const gatewaySid of this.lastResponses.keys()) if (!this.registrations.has(gatewaySid)) this.lastResponses.delete(gatewaySid);
     this.deps.logger.info({ registrations: this.registrations.size, started, stopped: retiring.size }, 'regbot: reconciled');
   }
 
