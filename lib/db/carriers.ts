@@ -95,17 +95,9 @@ function toRegistrationRow(row: Row): RegistrationRow {
   };
 }
 
-export async function writeRegisterStatus(db: Database, voipCarrierSid: string, status: string): Promise<void> {
-  await db.write('UPDATE voip_carriers SET register_status = ? WHERE voip_carrier_sid = ?', [status, voipCarrierSid]);
-}
-
 /** Several carriers' register_status in one UPDATE (one round trip instead of one per carrier). */
 export async function writeRegisterStatuses(db: Database, statuses: ReadonlyMap<string, string>): Promise<void> {
   if (statuses.size === 0) return;
-  if (statuses.size === 1) {
-    const [[sid, status]] = statuses;
-    return writeRegisterStatus(db, sid, status);
-  }
   const sids = [...statuses.keys()];
   const cases = sids.map(() => 'WHEN ? THEN ?').join(' ');
   const params = [...sids.flatMap((sid) => [sid, statuses.get(sid) as string]), ...sids];

@@ -66,7 +66,6 @@ export class DbStatusWriter implements StatusWriter {
     private readonly maxBatch = 500) {}
 
   write(carrierSid: string, facts: StatusFacts): Promise<void> {
-    this.pending.delete(carrierSid); // re-insert: the batch keeps the order of the latest writes
     this.pending.set(carrierSid, statusJson(facts));
     const written = new Promise<void>((resolve) => this.waiters.push(resolve));
     if (this.pending.size >= this.maxBatch) void this.flush();
