@@ -1,4 +1,4 @@
-import { parseSipUri } from '../sip/uri';
+import { parseSipUri, SipUri } from '../sip/uri';
 
 /** What identifies a binding, as parseContactHeader() gives it (instanceId without quotes or <>). */
 export interface ContactIdentity {
@@ -15,9 +15,9 @@ export interface ContactIdentity {
  * Instance keys start with "<", which a Contact URI (taken out of its brackets) never does, so the
  * two kinds cannot collide.
  */
-export function bindingKeyFor(contact: ContactIdentity): string {
+export function bindingKeyFor(contact: ContactIdentity, parsedUri?: SipUri): string {
   const instance = contact.instanceId === undefined ? '' : normalizeInstanceId(contact.instanceId);
-  if (instance === '') return normalizeContactUri(contact.uri);
+  if (instance === '') return normalizeContactUri(contact.uri, parsedUri);
   return contact.regId === undefined ? `<${instance}>` : `<${instance}>;reg-id=${contact.regId}`;
 }
 
@@ -38,13 +38,18 @@ export function normalizeInstanceId(instanceId: string): string {
  * their case still refreshes its own binding. User part and parameters are kept as written: full
  * §19.1.4 equivalence is not needed because devices resend the Contact they registered.
  */
-function normalizeContactUri(uri: string): string {
-  const parsed = parseSipUri(uri);
-  if (!parsed.ok) return uri;
-  const { user, password, host } = parsed.value;
+function normalizeContactUri(uri: string, parsedUri: SipUri | undefined): string {
+  const parsed = parsedUri ?? parseOrUndefined(uri);
+  if (!parsed) return uri;
+  const { user, password, host } = parsed;
   const colon = uri.indexOf(':');
   const hostStart = user === undefined ? colon + 1 : uri.indexOf('@', colon) + 1;
   if (uri.slice(hostStart, hostStart + host.length).toLowerCase() !== host.toLowerCase()) return uri;
   const userinfo = user === undefined ? '' : `${user}${password === undefined ? '' : `:${password}`}@`;
-  return `${parsed.value.scheme}:${userinfo}${host.toLowerCase()}${uri.slice(hostStart + host.length)}`;
+  return `${parsed.scheme}:${userinfo}${host.toLowerCase()}${uri.slice(hostStart + host.length)}`;
+}
+
+function parseOrUndefined(uri: string): SipUri | undefined {
+  const parsed = parseSipUri(uri);
+  return parsed.ok ? parsed.value : undefined;
 }

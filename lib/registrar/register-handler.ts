@@ -11,7 +11,6 @@ import type { Authenticator } from './authenticator';
 import { parseRegister } from './register-request';
 import type { RegisterRequest, RequestContact } from './register-request.types';
 import type { BindingStore, BindingSummary, BindingInput, ApplyResult, RefreshRequest } from '../store/binding-store';
-import { bindingKeyFor } from './binding-key';
 import { parseSipUri } from '../sip/uri';
 import { Grant, grantedExpires } from './grant';
 import { advertisedExpires } from './nat';
@@ -169,7 +168,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     const account = await deps.accounts.findBySipRealm(request.realm).catch(() => undefined);
     if (!account?.isActive) return undefined;
     return {
-      key: bindingKeyFor(contact),
+      key: contact.key,
       contact: contact.uri,
       callId: request.callId,
       cseq: request.cseq,
@@ -219,7 +218,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
    */
   function answerFor(request: RegisterRequest, bindings: BindingSummary[], ownKeys: Set<string>): Answer {
     const told = (b: BindingSummary) => (ownKeys.has(b.key) ? advertisedExpires(withContact(request, b), b.remaining, deps.natExpires) : b.remaining);
-    const own = bindings.find((b) => ownKeys.has(b.key) && b.key === bindingKeyFor(request.contacts[0] ?? { uri: '' }));
+    const own = bindings.find((b) => ownKeys.has(b.key) && b.key === request.contacts[0]?.key);
     const expires = own ? told(own) : 0;
     const headers: Record<string, string> = { Expires: String(expires) };
     if (bindings.length > 0) headers.Contact = bindings.map((b) => `<${b.contact}>;expires=${told(b)}`).join(', ');
@@ -229,7 +228,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
 
   function bindingInput(request: RegisterRequest, contact: RequestContact, grant: Grant, granted: number): BindingInput {
     return dropUndefined({
-      key: bindingKeyFor(contact),
+      key: contact.key,
       contact: contact.uri,
       expires: granted,
       callId: request.callId,
@@ -309,8 +308,13 @@ function proxyOf(request: RegisterRequest): string {
   return `sip:${host}:${request.sourcePort}`;
 }
 
+/** Leaves out absent fields so that stored JSON carries no `null`s (a plain loop: this runs twice per REGISTER). */
 function dropUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  const kept: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(value)) {
+    if (field !== undefined) kept[name] = field;
+  }
+  return kept as T;
 }
 
 function send(res: SrfResponse, ctx: RequestContext, answer: Answer, request: RegisterRequest | undefined,

@@ -3,6 +3,7 @@ import { parseSipUri, parseHeaderUri, aorFromUri } from '../sip/uri';
 import { parseContactHeader, requestedExpires, parseDeltaSeconds, ContactHeader } from '../sip/contact';
 import { transportFromVia } from '../sip/via';
 import type { ParsedRegister, RegisterRequest } from './register-request.types';
+import { bindingKeyFor } from './binding-key';
 
 const CONTACT_REQUIRED = 'Contact header is required for REGISTER requests';
 const INVALID_AOR = 'Invalid address of record';
@@ -56,7 +57,7 @@ function buildRequest(req: SrfRequest, header: HeaderLookup, contactHeader: stri
     callId: header('Call-ID') ?? '',
     cseq: Number(/^\s*(\d+)/.exec(header('CSeq') ?? '')?.[1] ?? 0),
     contacts: contact.kind === 'list' ? contact.contacts.map((c) => ({
-      uri: c.uri, host: c.sipUri?.host, port: c.sipUri?.port, expires: c.expires, q: c.q, instanceId: c.instanceId, regId: c.regId,
+      key: bindingKeyFor(c, c.sipUri), uri: c.uri, host: c.sipUri?.host, port: c.sipUri?.port, expires: c.expires, q: c.q, instanceId: c.instanceId, regId: c.regId,
     })) : [],
     expiresHeader: expiresHeader === undefined ? undefined : parseDeltaSeconds(expiresHeader),
     path: pathOf(header),

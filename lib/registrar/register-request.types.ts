@@ -31,6 +31,8 @@ export interface RegisterRequest {
 }
 
 export interface RequestContact {
+  /** The binding's identity in its AoR (bindingKeyFor), worked out once at parse time. */
+  key: string;
   uri: string;
   host?: string;
   port?: number;

@@ -83,7 +83,7 @@ export function parseSipUri(text: string): Parsed<SipUri> {
 
   const rest = uri.slice(scheme[0].length);
   const at = rest.indexOf('@');
-  const userinfo = at >= 0 ? parseUserinfo(rest.slice(0, at)) : ok({});
+  const userinfo: Parsed<{ user?: string; password?: string }> = at >= 0 ? parseUserinfo(rest.slice(0, at)) : ok({});
   if (!userinfo.ok) return userinfo;
   const afterUserinfo = at >= 0 ? rest.slice(at + 1) : rest;
   // "@" is legal neither in a host nor in parameters or headers (there it must be %40)
@@ -97,13 +97,12 @@ export function parseSipUri(text: string): Parsed<SipUri> {
   const headers = parseUriHeaders(headerText);
   if (!headers.ok) return headers;
 
-  return ok({
-    scheme: schemeName,
-    ...userinfo.value,
-    ...host.value,
-    params: params.value,
-    headers: headers.value,
-  });
+  // Built field by field rather than by spreading: this runs several times per REGISTER.
+  const parsed: SipUri = { scheme: schemeName, host: host.value.host, hostType: host.value.hostType, params: params.value, headers: headers.value };
+  if (userinfo.value.user !== undefined) parsed.user = userinfo.value.user;
+  if (userinfo.value.password !== undefined) parsed.password = userinfo.value.password;
+  if (host.value.port !== undefined) parsed.port = host.value.port;
+  return ok(parsed);
 }
 
 function parseUserinfo(text: string): Parsed<{ user?: string; password?: string }> {
@@ -154,7 +153,8 @@ function withPort(host: HostPort, portText: string | undefined): Parsed<HostPort
   if (portText === undefined) return ok(host);
   const port = parsePort(portText);
   if (port === undefined) return fail(`invalid port "${portText}"`);
-  return ok({ ...host, port });
+  host.port = port;
+  return ok(host);
 }
 
 export function parsePort(text: string): number | undefined {
