@@ -34,6 +34,12 @@ export class TtlCache<K, V> {
     return promise;
   }
 
+  /** True when `key` has a live entry, i.e. get() would answer without loading. */
+  has(key: K): boolean {
+    const entry = this.entries.get(key);
+    return entry !== undefined && entry.expiresAt > this.now();
+  }
+
   private store(key: K, value: V): void {
     if (this.ttlMs <= 0) return;
     this.entries.delete(key);

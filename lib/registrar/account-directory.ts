@@ -13,6 +13,11 @@ export class AccountDirectory {
     this.cache = new TtlCache(ttlMs, maxEntries);
   }
 
+  /** True when a lookup of `realm` would be answered from memory, without MySQL. */
+  isCached(realm: string): boolean {
+    return this.cache.has(realm.toLowerCase());
+  }
+
   findBySipRealm(realm: string): Promise<Account | undefined> {
     const key = realm.toLowerCase();
     return this.cache.get(key, () => findAccountBySipRealm(this.db, key));

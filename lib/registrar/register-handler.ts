@@ -144,6 +144,9 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
    * Redis away the request goes on to full authentication, which then says what is wrong.
    */
   async function screen(request: RegisterRequest, cap: number, logger: Logger): Promise<{ banned: boolean; fast?: Answer }> {
+    // Deciding on the fast path needs the account, and a realm not in the account cache costs a MySQL
+    // query: a banned source (spraying made-up realms, say) is turned away before that query.
+    if (!deps.accounts.isCached(request.realm) && await deps.abuse.isBanned(request.sourceAddress)) return { banned: true };
     const question = await fastRefreshQuestion(request, cap);
     if (!question) return { banned: await deps.abuse.isBanned(request.sourceAddress) };
     try {

@@ -48,6 +48,12 @@ async function registerWithPassword(client: UdpSipClient, user: string, realm: s
   return { challenge: first, final, authorization, callId };
 }
 
+/** MariaDB's server-wide count of SELECT statements so far. */
+async function mysqlSelects(): Promise<number> {
+  const rows = await bed.db.query("SHOW GLOBAL STATUS LIKE 'Com_select'");
+  return Number((rows[0] as { Value: string }).Value);
+}
+
 function chooseChallenge(header: string, pick: (c: DigestChallenge) => boolean): DigestChallenge {
   // The 401 may list SHA-256 and MD5 challenges in one header; split before each "Digest".
   const parts = header.split(/,\s*(?=Digest\s)/);
@@ -186,6 +192,15 @@ test('security: repeated wrong passwords ban the source; the hook sees only the 
   t.equal(statusLine(banned), 403, 'even a fresh REGISTER is refused');
   t.equal(sipHeader(banned, 'X-Reason'), 'Too many failed authentications');
   t.equal(await bed.redis.exists('banned-source:127.0.0.37'), 1, 'ban shared through Redis');
+  // Made-up realms miss the account cache: the ban must answer before any MySQL query is made for them.
+  const selectsBefore = await mysqlSelects();
+  for (let i = 0; i < 10; i++) {
+    const spray = await c.request(registerText({ user: 'u', realm: `r${i}.made-up.example`, client: c, cseq: 1, callId: `spray-${i}` }));
+    if (statusLine(spray) !== 403) t.fail(`made-up realm ${i} answered ${statusLine(spray)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250)); // under this bed's rate limit (5/s)
+  }
+  const selects = (await mysqlSelects()) - selectsBefore;
+  t.ok(selects < 5, `10 REGISTERs for uncached realms from a banned source made no account queries (${selects} SELECTs in all, server-wide)`);
   const other = await client('127.0.0.38');
   const fine = await registerWithPassword(other, 'victim', SEC, PASSWORD, (ch) => ch.algorithm === 'MD5');
   t.equal(statusLine(fine.final), 200, 'another source is not affected');
