@@ -47,6 +47,8 @@ interface Exchange {
   firstCseq: number;
   contact: string;
   expires: number;
+  /** The status of a final response that ended the exchange without being `result` (a challenge we could not answer). */
+  refusedStatus?: number;
 }
 
 export interface Inheritance {
@@ -207,7 +209,9 @@ export class GatewayRegistration {
       const result = await this.deps.sender.send(request);
       const retry = result.ok ? this.retryFor(result.response, counters, expires, tooBrief) : undefined;
       if (!retry) return { result, address, firstCseq, contact, expires };
-      if (retry.kind === 'fail') return { result: { ok: false, reason: retry.reason }, address, firstCseq, contact, expires };
+      if (retry.kind === 'fail') {
+        return { result: { ok: false, reason: retry.reason }, address, firstCseq, contact, expires, refusedStatus: result.ok ? result.response.status : undefined };
+      }
       if (retry.kind === 'auth') credentials = retry.credentials;
       else {
         tooBrief++;
@@ -316,7 +320,7 @@ export class GatewayRegistration {
         this.deps.logger.warn({ err: err.message, gatewaySid: this.target.gatewaySid }, 'regbot: could not update eph-gw-ip'))
       : undefined;
     await this.deps.status.write(this.target.carrierSid, {
-      ok, reason, cseq: exchange.firstCseq, callId: this.callId, expires, now, nextInMs,
+      ok, reason, status: exchange.result.ok ? exchange.result.response.status : exchange.refusedStatus, cseq: exchange.firstCseq, callId: this.callId, expires, now, nextInMs,
       sbcAddress: this.deps.sbcAddress(), sipGatewaySid: this.target.gatewaySid,
     });
     await ephemeral;

@@ -124,8 +124,3 @@ function databaseState(status: RegisterStatus, now: number): GatewayViewState {
   return at + status.expires * 1000 > now ? 'registered' : 'expired';
 }
 
-/** The SIP status of a final-response reason ("404 Not Found" → "404"); "none" when no response came. */
-export function statusCodeOf(reason: string): string {
-  const match = /^([1-6]\d\d)\b/.exec(reason);
-  return match ? match[1] : 'none';
-}

@@ -28,7 +28,7 @@ import { StateChangeFilter } from './state-change-filter';
 import { SrfRegisterSender } from './register-sender';
 import { DbStatusWriter, readRegisterStatuses, StatusFacts } from './register-status';
 import {
-  clusterStatus, LiveGateway, RegbotClusterStatus, RegbotNotRunning, registrationIdentity, statusCodeOf,
+  clusterStatus, LiveGateway, RegbotClusterStatus, RegbotNotRunning, registrationIdentity,
 } from './regbot-status';
 import { RegistrationTarget, aorOf, toTarget } from './registration-target';
 
@@ -166,7 +166,7 @@ export class Regbot {
 
   /** Every final response of our registrations: counted, then written to MySQL. */
   private recordOutcome(carrierSid: string, facts: StatusFacts): Promise<void> {
-    this.deps.metrics?.regbotRegisterOutcome(statusCodeOf(facts.reason));
+    this.deps.metrics?.regbotRegisterOutcome(facts.status === undefined ? 'none' : String(facts.status));
     return this.status.write(carrierSid, facts);
   }
 

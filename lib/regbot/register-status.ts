@@ -23,6 +23,8 @@ export interface RegisterStatus {
 export interface StatusFacts {
   ok: boolean;
   reason: string;
+  /** The final response's SIP status (for metrics); undefined when none came. Not stored: `reason` carries it. */
+  status?: number;
   cseq?: number;
   callId?: string;
   expires?: number;

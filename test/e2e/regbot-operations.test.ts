@@ -255,6 +255,8 @@ test('regbot ops: a reg trunk answering REGISTER_RESPONSE_REMOVE codes is deacti
   await new Promise((resolve) => setTimeout(resolve, 3500));
   const regs = registers(await carrier.sipp.stop());
   t.equal(regs.length, 3, 'REGISTERs: the 200, then two 404s, then none');
+  const metrics = (await get('/metrics')).text;
+  t.ok((sample(metrics, 'regbot_register_responses_total{status="404"}') ?? 0) >= 2, 'the 404s counted under their own status');
   t.ok(regs.every((m) => headerOf(m, 'Expires') !== '0'), 'no un-REGISTER of a binding the carrier refused');
   const json = await statusJson();
   t.notOk(json.gateways.some((g) => g.gatewaySid === carrier.gatewaySid), 'no longer a gateway to register');
