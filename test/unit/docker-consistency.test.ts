@@ -78,6 +78,13 @@ test('docker: .env.example lists only variables the config reads', (t) => {
   t.end();
 });
 
+test('README: every variable the config reads is named in full (a search for it finds it)', (t) => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const missing = knownVariableNames().filter((name) => !readme.includes(`\`${name}\``));
+  t.deepEqual(missing, [], 'no variable missing from the README, none named only by a suffix');
+  t.end();
+});
+
 test('docker: host names are compose services', (t) => {
   for (const name of ['DRACHTIO_HOST', 'JAMBONES_MYSQL_HOST', 'JAMBONES_REDIS_HOST', 'JAMBONES_TIME_SERIES_HOST']) {
     t.ok(services[sidecarEnv[name]], `${name}=${sidecarEnv[name]} is a service`);
