@@ -1,6 +1,6 @@
 import test from 'tape';
 import { Writable } from 'node:stream';
-import { censorSecrets, createLogger } from '../../lib/ops/logger';
+import { censorSecrets, createLogger, LineBatcher } from '../../lib/ops/logger';
 
 test('logger: secret-named fields are redacted at any depth, other objects are not copied', (t) => {
   const plain = { callId: 'x', nested: { url: 'http://hook' } };
@@ -23,5 +23,20 @@ test('logger: lines written through pino carry no secret', (t) => {
   t.notOk(out.includes('hunter2'), 'password not written');
   t.notOk(out.includes('wh_secret_x'), 'webhook secret not written');
   t.ok(out.includes('"callId":"c1"'), 'the line is there');
+  t.end();
+});
+
+test('logger: lines are passed on joined, per batch size and on flush, in order', (t) => {
+  const written: string[] = [];
+  const batcher = new LineBatcher((text) => written.push(text), 10);
+  batcher.write('a\n');
+  batcher.write('bb\n');
+  t.deepEqual(written, [], 'held while under the batch size');
+  batcher.write('cccccc\n');
+  t.deepEqual(written, ['a\nbb\ncccccc\n'], 'one write once the batch size is reached');
+  batcher.write('d\n');
+  batcher.flush();
+  batcher.flush();
+  t.deepEqual(written, ['a\nbb\ncccccc\n', 'd\n'], 'flush writes what is held, and nothing when empty');
   t.end();
 });
