@@ -206,6 +206,7 @@ export class GatewayRegistration {
         target: this.target, contact, expires, callId: this.callId, cseq, fromTag: this.fromTag,
         userAgent: this.deps.userAgent, credentials, nextHop,
       });
+      request.continuesExchange = cseq !== firstCseq;
       const result = await this.deps.sender.send(request);
       const retry = result.ok ? this.retryFor(result.response, counters, expires, tooBrief) : undefined;
       if (!retry) return { result, address, firstCseq, contact, expires };

@@ -189,6 +189,17 @@ test('regbot rules: BoundedRegisterSender keeps at most N transactions open and 
   await Promise.all(results);
   t.deepEqual(sent, ['sip:a', 'sip:b', 'sip:c', 'sip:d'], 'every request sent once');
   t.deepEqual(bounded.load, { open: 0, waiting: 0 }, 'nothing left open');
+  const one = new BoundedRegisterSender(inner, 1);
+  sent.length = 0;
+  const pending = [one.send(request('sip:first-x')), one.send(request('sip:first-y')),
+    one.send({ ...request('sip:x-answering-its-401'), continuesExchange: true })];
+  await new Promise((resolve) => setImmediate(resolve));
+  while (release.length > 0) {
+    release.shift()?.();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await Promise.all(pending);
+  t.deepEqual(sent, ['sip:first-x', 'sip:x-answering-its-401', 'sip:first-y'], 'a REGISTER continuing an exchange goes ahead of first REGISTERs');
   const unbounded = new BoundedRegisterSender(inner, 0);
   void unbounded.send(request('sip:e'));
   void unbounded.send(request('sip:f'));
