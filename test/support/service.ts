@@ -28,6 +28,15 @@ export interface RunningService {
 }
 
 const APP = path.resolve(__dirname, '..', '..', 'app.js');
+const PACKAGE_JSON = path.resolve(__dirname, '..', '..', '..', 'package.json');
+
+/** The node options of `npm start` (package.json), so that tests and the bench run the service as it ships. */
+export function startCommandNodeArgs(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(PACKAGE_JSON, 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.trim().split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`npm start does not run node: ${pkg.scripts.start}`);
+  return words.slice(1, -1);
+}
 
 /** The environment a test service needs: test MySQL and Redis, the given drachtio stand-in. */
 export function baseServiceEnv(drachtio: { port: number; secret: string }): Record<string, string> {
@@ -48,7 +57,7 @@ export function startService(env: Record<string, string>, opts: { inheritEnv?: b
     if (/^(JAMBONES_|DRACHTIO_|ENCRYPTION_SECRET|JWT_SECRET)/.test(key)) delete childEnv[key];
   }
   Object.assign(childEnv, env);
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), APP], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...startCommandNodeArgs(), ...(opts.nodeArgs ?? []), APP], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: ServiceLogLine[] = [];
   const wakeups = new Wakeups();
   let out = '';

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { knownVariableNames, loadConfig } from '../../lib/config/config';
+import { startCommandNodeArgs } from '../support/service';
 import { repoRoot, schemaPath } from '../support/test-db';
 
 interface ComposeService {
@@ -136,7 +137,10 @@ test('docker: the image is multi-stage, production-only, non-root, with a HEALTH
   t.ok(/COPY --from=build \/app\/dist/.test(finalStage), 'compiled output copied from the build stage');
   t.ok(/^USER node$/m.test(finalStage), 'runs as the node user');
   t.ok(/^HEALTHCHECK [\s\S]*\/health/m.test(finalStage), 'HEALTHCHECK asks /health');
-  t.ok(finalStage.includes(`CMD ["node", "${pkg.main}"]`), `starts ${pkg.main} (package.json main)`);
+  const startArgs = startCommandNodeArgs();
+  t.ok(startArgs.length > 0, `npm start passes node options (${startArgs.join(' ')})`);
+  t.ok(finalStage.includes(`CMD ${JSON.stringify(['node', ...startArgs, pkg.main]).replace(/","/g, '", "')}`),
+    `starts ${pkg.main} (package.json main) with the node options of npm start`);
   for (const match of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
     for (const source of match[1].split(/\s+/)) t.ok(fs.existsSync(path.join(root, source)), `COPY source ${source} exists`);
   }
