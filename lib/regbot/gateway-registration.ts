@@ -12,6 +12,7 @@ import type { EphemeralGateways } from './ephemeral-gateways';
 import { addressKey, GatewayAddress, GatewayAddresses } from './gateway-addresses';
 import { buildRegister, contactAddress, ContactContext, requestUriOf } from './register-request-builder';
 import type { FinalResponse, RegisterSender, SendResult } from './register-sender';
+import type { SendSlots } from './send-slots';
 import type { StatusWriter } from './register-status';
 import { aorOf, nextHopTo, RegistrationTarget, resolvesOwnAddresses } from './registration-target';
 import {
@@ -20,6 +21,8 @@ import {
 
 export interface RegistrationDeps {
   sender: RegisterSender;
+  /** Bounds the REGISTER transactions open at once across every gateway; none: no bound. */
+  slots?: SendSlots;
   status: StatusWriter;
   ephemeral?: EphemeralGateways;
   /** Resolves gateway host names so a round can fail over between addresses; without it drachtio resolves. */
@@ -202,12 +205,16 @@ export class GatewayRegistration {
     let cseq = firstCseq;
     const nextHop = address ? nextHopTo(address, this.target.transport) : undefined;
     for (;;) {
-      const request = buildRegister({
-        target: this.target, contact, expires, callId: this.callId, cseq, fromTag: this.fromTag,
-        userAgent: this.deps.userAgent, credentials, nextHop,
-      });
-      request.continuesExchange = cseq !== firstCseq;
-      const result = await this.deps.sender.send(request);
+      const release = await this.deps.slots?.acquire(cseq !== firstCseq);
+      let result: SendResult;
+      try {
+        result = await this.deps.sender.send(buildRegister({
+          target: this.target, contact, expires, callId: this.callId, cseq, fromTag: this.fromTag,
+          userAgent: this.deps.userAgent, credentials, nextHop,
+        }));
+      } finally {
+        release?.();
+      }
       const retry = result.ok ? this.retryFor(result.response, counters, expires, tooBrief) : undefined;
       if (!retry) return { result, address, firstCseq, contact, expires };
       if (retry.kind === 'fail') {

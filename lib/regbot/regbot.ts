@@ -22,7 +22,7 @@ import { EphemeralGateways } from './ephemeral-gateways';
 import { GatewayAddresses } from './gateway-addresses';
 import { GatewayOwnership } from './gateway-ownership';
 import { GatewayRegistration, RegistrationDeps, RegistrationState } from './gateway-registration';
-import { BoundedRegisterSender } from './bounded-sender';
+import { SendSlots } from './send-slots';
 import { Pacer } from './pacer';
 import { StateChangeFilter } from './state-change-filter';
 import { SrfRegisterSender } from './register-sender';
@@ -86,7 +86,8 @@ export class Regbot {
     this.ephemeral = new EphemeralGateways(redis, addresses);
     this.pacer = new Pacer(config.regbot.newPerSecond);
     this.registrationDeps = {
-      sender: new BoundedRegisterSender(new SrfRegisterSender(deps.srf, config.regbot.transactionTimeoutMs), config.regbot.maxInFlight),
+      sender: new SrfRegisterSender(deps.srf, config.regbot.transactionTimeoutMs),
+      slots: new SendSlots(config.regbot.maxInFlight),
       status: { write: (carrierSid, facts) => this.recordOutcome(carrierSid, facts) },
       ephemeral: this.ephemeral,
       addresses,

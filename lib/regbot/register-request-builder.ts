@@ -50,8 +50,6 @@ export interface RegisterRequest {
   uri: string;
   proxy: string;
   headers: Record<string, string>;
-  /** A retry inside one exchange (answering a challenge or a 423), not the exchange's first REGISTER. */
-  continuesExchange?: boolean;
 }
 
 export function requestUriOf(target: RegistrationTarget): string {

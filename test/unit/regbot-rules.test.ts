@@ -11,9 +11,8 @@ import {
 import { answerChallenge, ChallengeCounters } from '../../lib/regbot/digest-responder';
 import { rendezvousOwner } from '../../lib/regbot/gateway-ownership';
 import { Pacer } from '../../lib/regbot/pacer';
-import { BoundedRegisterSender } from '../../lib/regbot/bounded-sender';
+import { SendSlots } from '../../lib/regbot/send-slots';
 import { StateChangeFilter } from '../../lib/regbot/state-change-filter';
-import type { RegisterSender } from '../../lib/regbot/register-sender';
 import { srvNameFor, carrierAddresses } from '../../lib/regbot/ephemeral-gateways';
 import { GatewayAddresses } from '../../lib/regbot/gateway-addresses';
 import { parseAuthorization, verifyResponse } from '../../lib/sip/digest';
@@ -163,48 +162,37 @@ test('regbot rules: eph-gw-ip resolution by transport', async (t) => {
   t.deepEqual(await carrierAddresses({ transport: 'udp', host: '198.51.100.7', port: 5060 }, addresses), ['198.51.100.7'], 'IP literal as is');
 });
 
-test('regbot rules: BoundedRegisterSender keeps at most N transactions open and sends the rest in order', async (t) => {
-  const release: Array<() => void> = [];
-  const sent: string[] = [];
-  const inner: RegisterSender = {
-    send: (request) => new Promise((resolve) => {
-      sent.push(request.uri);
-      release.push(() => resolve({ ok: false, reason: 'test' }));
-    }),
-  };
-  const bounded = new BoundedRegisterSender(inner, 2);
-  const request = (uri: string) => ({ uri, proxy: 'sip:127.0.0.1', headers: {} });
-  const results = ['a', 'b', 'c', 'd'].map((uri) => bounded.send(request(`sip:${uri}`)));
-  await new Promise((resolve) => setImmediate(resolve));
-  t.deepEqual(sent, ['sip:a', 'sip:b'], 'two open, the others wait');
-  t.deepEqual(bounded.load, { open: 2, waiting: 2 });
-  release.shift()?.();
-  await results[0];
-  await new Promise((resolve) => setImmediate(resolve));
-  t.deepEqual(sent, ['sip:a', 'sip:b', 'sip:c'], 'a finished: c goes out, in order');
-  while (release.length > 0) {
-    release.shift()?.();
-    await new Promise((resolve) => setImmediate(resolve));
+test('regbot rules: SendSlots lets N senders through, serves the rest in order, exchanges in progress first', async (t) => {
+  const slots = new SendSlots(2);
+  const order: string[] = [];
+  const releases = new Map<string, () => void>();
+  const take = (name: string, continuing = false) => slots.acquire(continuing).then((release) => {
+    order.push(name);
+    releases.set(name, release);
+  });
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  const taken = [take('a'), take('b'), take('c'), take('d')];
+  await settle();
+  t.deepEqual(order, ['a', 'b'], 'two slots taken, the others wait');
+  t.deepEqual(slots.load, { open: 2, waiting: 2 });
+  const continuing = take('a-answering-its-401', true);
+  releases.get('a')?.();
+  releases.get('a')?.();
+  await settle();
+  t.deepEqual(order, ['a', 'b', 'a-answering-its-401'], 'a continuing exchange goes ahead of first REGISTERs; a second release is ignored');
+  t.deepEqual(slots.load, { open: 2, waiting: 2 });
+  for (const name of ['b', 'a-answering-its-401', 'c', 'd']) {
+    releases.get(name)?.();
+    await settle();
   }
-  await Promise.all(results);
-  t.deepEqual(sent, ['sip:a', 'sip:b', 'sip:c', 'sip:d'], 'every request sent once');
-  t.deepEqual(bounded.load, { open: 0, waiting: 0 }, 'nothing left open');
-  const one = new BoundedRegisterSender(inner, 1);
-  sent.length = 0;
-  const pending = [one.send(request('sip:first-x')), one.send(request('sip:first-y')),
-    one.send({ ...request('sip:x-answering-its-401'), continuesExchange: true })];
-  await new Promise((resolve) => setImmediate(resolve));
-  while (release.length > 0) {
-    release.shift()?.();
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  await Promise.all(pending);
-  t.deepEqual(sent, ['sip:first-x', 'sip:x-answering-its-401', 'sip:first-y'], 'a REGISTER continuing an exchange goes ahead of first REGISTERs');
-  const unbounded = new BoundedRegisterSender(inner, 0);
-  void unbounded.send(request('sip:e'));
-  void unbounded.send(request('sip:f'));
-  await new Promise((resolve) => setImmediate(resolve));
-  t.equal(unbounded.load.open, 2, '0: no cap');
+  await Promise.all([...taken, continuing]);
+  t.deepEqual(order, ['a', 'b', 'a-answering-its-401', 'c', 'd'], 'then first REGISTERs in order');
+  t.deepEqual(slots.load, { open: 0, waiting: 0 }, 'nothing left taken');
+  const unbounded = new SendSlots(0);
+  await unbounded.acquire(false);
+  await unbounded.acquire(false);
+  await unbounded.acquire(false);
+  t.equal(unbounded.load.open, 3, '0: no cap');
 });
 
 test('regbot rules: state changes worth a log line (a successful refresh is none)', (t) => {
