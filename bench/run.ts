@@ -344,10 +344,12 @@ function markdown(r: Partial<Report>): string {
     throw new Error('no registrar figures: run without --only (or with --only registrar) once first');
   }
   const registrarDate = r.registrarDate ?? r.date ?? '';
-  const laterDates = [r.regbot?.date, r.bindings?.date].filter((d): d is string => d !== undefined && d.slice(0, 10) !== registrarDate.slice(0, 10));
-  // phases run separately (--only) keep the figures of the others, measured on another day
-  const when = laterDates.length > 0
-    ? `on ${registrarDate} for the first eight rows and on ${laterDates.sort()[laterDates.length - 1]} for the regbot and bindings rows` : `on ${r.date}`;
+  // phases run separately (--only) keep the figures of the others, measured by an earlier run
+  const phaseDates: Array<[string, string | undefined]> = [['registrar rows', registrarDate], ['regbot rows', r.regbot?.date], ['bindings row', r.bindings?.date]];
+  const separate = phaseDates.some(([, d]) => d !== undefined && Math.abs(Date.parse(d) - Date.parse(registrarDate)) > 15 * 60_000);
+  const when = separate
+    ? `(the last run; phases measured by separate runs: ${phaseDates.filter(([, d]) => d).map(([rows, d]) => `${rows} on ${d}`).join(', ')})`
+    : `on ${r.date}`;
   return `# Benchmarks
 
 Produced by \`${r.command}\` ${when}. Each figure is the median of 3 runs. SIP load: sipp 3.6 over UDP from
