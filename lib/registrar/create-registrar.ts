@@ -54,7 +54,6 @@ export function createRegistrar(config: Config, clients: RegistrarClients): SipH
     hosting: config.hosting,
     natExpires: settings.natExpires,
     accounts: new AccountDirectory(db, settings.accountCacheTtlMs, settings.accountCacheMax),
-    store,
     bindings: clients.bindings,
     authenticator: new Authenticator(db, hooks, hookGuard, alerter, {
       encryptionSecret: config.encryptionSecret,

@@ -1,7 +1,7 @@
 import type { SipHandler, SrfRequest, SrfResponse, RequestContext } from '../drachtio/sip-router';
 import { safeSend } from '../drachtio/sip-router';
 import type { Account } from '../db/accounts';
-import type { RegistrationStore, RegistrationRecord } from '../store/registration-store';
+import type { RegistrationRecord } from '../store/registration-store';
 import { parseAuthorization, DigestCredentials } from '../sip/digest';
 import type { Logger } from '../ops/logger';
 import type { RegistrarMetrics } from '../ops/metrics';
@@ -27,7 +27,6 @@ export interface RegistrarDeps {
   hosting: boolean;
   natExpires: number;
   accounts: AccountDirectory;
-  store: RegistrationStore;
   bindings: BindingStore;
   authenticator: Authenticator;
   deviceLimits: DeviceLimitCheck;

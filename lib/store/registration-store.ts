@@ -24,28 +24,13 @@ export interface RegistrationRecord {
   grantedExpires?: number;
 }
 
-/** Registrations in Redis: every change of a binding is one MULTI, so the record and the zsets agree. */
+/** Reads of the jambonz registration records; every write goes through BindingStore, which keeps them in step with the bindings. */
 export class RegistrationStore {
   constructor(private readonly redis: Redis) {}
 
   async get(aor: string): Promise<RegistrationRecord | undefined> {
     const text = await this.redis.get(keys.user(aor));
     return text ? parseRecord(text) : undefined;
-  }
-
-  /** Writes (or refreshes) the binding with TTL = `ttlSeconds`, and its expiry in both zsets. */
-  async save(aor: string, realm: string, record: RegistrationRecord, ttlSeconds: number): Promise<void> {
-    const member = keys.user(aor);
-    await execOrThrow(
-      this.redis
-        .multi()
-        .set(member, JSON.stringify(record), 'EX', Math.max(1, Math.ceil(ttlSeconds)))
-        .zadd(keys.activeUsers, record.expiryTime, member)
-        .zadd(keys.activeUsersOfRealm(realm), record.expiryTime, member)
-        // Pruning on write keeps each realm's zset as small as its live devices without a key expiry,
-        // which could not be set safely when bindings of different lengths share the key.
-        .zremrangebyscore(keys.activeUsersOfRealm(realm), '-inf', Date.now()),
-    );
   }
 
   /** Live registrations of one realm (exact realm, expired members pruned first). */

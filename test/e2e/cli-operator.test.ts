@@ -15,7 +15,8 @@ import { startService, baseServiceEnv, connectedToDrachtio, RunningService } fro
 import { createTestRedis, flushTestRedis } from '../support/test-redis';
 import { expectSippSuccess, findFreePort, headerOf, receivedResponses } from '../support/sipp';
 import { oneShotScenario } from '../support/sip-requests';
-import { RegistrationStore, RegistrationRecord } from '../../lib/store/registration-store';
+import type { RegistrationRecord } from '../../lib/store/registration-store';
+import { BindingStore } from '../../lib/store/binding-store';
 
 const SECRET = 'cymru';
 const CLUSTER = 'cli-test';
@@ -137,15 +138,24 @@ test('cli: a server drained with the CLI leaves the cluster on its next OPTIONS'
 });
 
 test('cli: registrations list and show', async (t) => {
-  const store = new RegistrationStore(redis);
-  const record = (contact: string, expiresIn: number, protocol: RegistrationRecord['protocol']): RegistrationRecord => ({
-    contact, protocol, proxy: 'sip:192.0.2.10:5060', sbcAddress: 'udp/203.0.113.5:5060',
-    allow_direct_app_calling: false, allow_direct_queue_calling: false, allow_direct_user_calling: true,
-    expiryTime: Date.now() + expiresIn * 1000,
-  });
-  await store.save('alice@a.example.com', 'a.example.com', record('sip:alice@192.0.2.10:5060', 300, 'udp'), 300);
-  await store.save('bob@a.example.com', 'a.example.com', record('sip:bob@192.0.2.11:5070;transport=tcp', 600, 'tcp'), 600);
-  await store.save('carol@b.example.com', 'b.example.com', record('sip:carol@192.0.2.12:5060', 900, 'udp'), 900);
+  // Written the way the REGISTER handler writes them: through BindingStore, which keeps the jambonz records in step.
+  const bindings = new BindingStore(redis, { maxBindings: 10, overflow: 'evict-oldest' });
+  const register = async (aor: string, contact: string, expires: number, protocol: RegistrationRecord['protocol']) => {
+    const now = Date.now();
+    const realm = aor.slice(aor.indexOf('@') + 1);
+    const legacy: RegistrationRecord = {
+      contact, protocol, proxy: 'sip:192.0.2.10:5060', sbcAddress: 'udp/203.0.113.5:5060',
+      allow_direct_app_calling: false, allow_direct_queue_calling: false, allow_direct_user_calling: true,
+      expiryTime: now + expires * 1000,
+    };
+    const result = await bindings.apply(aor, realm, { upserts: [{
+      key: contact, contact, expires, callId: `cli-${aor}`, cseq: 1, source: '192.0.2.10:5060', transport: protocol, legacy,
+    }] }, now);
+    if (!result.ok) throw new Error(`could not store ${aor}`);
+  };
+  await register('alice@a.example.com', 'sip:alice@192.0.2.10:5060', 300, 'udp');
+  await register('bob@a.example.com', 'sip:bob@192.0.2.11:5070;transport=tcp', 600, 'tcp');
+  await register('carol@b.example.com', 'sip:carol@192.0.2.12:5060', 900, 'udp');
 
   const all = await cli('registrations', 'list');
   t.equal(all.code, 0, 'list: exit 0');
