@@ -86,11 +86,12 @@ class LazyRequestContext implements RequestContext {
 
 /**
  * res.send throws on an unknown status code or a closed link; a failed answer must not crash anything.
- * `log` is read only on failure (see LazyRequestContext).
+ * `log` is read only on failure (see LazyRequestContext). `reason`: a reason phrase other than the default.
  */
-export function safeSend(res: SrfResponse, status: number, log: { readonly logger: Logger }, opts: object = {}): void {
+export function safeSend(res: SrfResponse, status: number, log: { readonly logger: Logger }, opts: object = {}, reason?: string): void {
   try {
-    res.send(status, opts);
+    if (reason) res.send(status, reason, opts);
+    else res.send(status, opts);
   } catch (err) {
     log.logger.error({ err, status }, 'could not send SIP response');
   }

@@ -321,12 +321,7 @@ function dropUndefined<T extends object>(value: T): T {
 
 function send(res: SrfResponse, ctx: RequestContext, answer: Answer, request: RegisterRequest | undefined,
   metrics?: RegistrarMetrics): void {
-  const opts = { headers: answer.headers ?? {} };
-  if (answer.reason) {
-    safeSendWithReason(res, answer.status, answer.reason, opts, ctx.logger);
-  } else {
-    safeSend(res, answer.status, ctx, opts);
-  }
+  safeSend(res, answer.status, ctx, { headers: answer.headers ?? {} }, answer.reason);
   const latencyMs = Date.now() - ctx.receivedAt;
   metrics?.registerAnswered(answer.status, latencyMs, answer.fastPath === true);
   ctx.logger.info({
@@ -343,12 +338,4 @@ function send(res: SrfResponse, ctx: RequestContext, answer: Answer, request: Re
 function countHookBan(metrics: RegistrarMetrics | undefined): void {
   metrics?.authFailed();
   metrics?.banned();
-}
-
-function safeSendWithReason(res: SrfResponse, status: number, reason: string, opts: object, logger: Logger): void {
-  try {
-    res.send(status, reason, opts);
-  } catch (err) {
-    logger.error({ err, status }, 'could not send SIP response');
-  }
 }
