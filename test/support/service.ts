@@ -25,6 +25,11 @@ export interface RunningService {
   /** Sends `signal` and resolves with the exit code (or the signal name) and how long it took. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /**
+   * Stops (or resumes) keeping and parsing the service's stdout. The bench turns it off under load: parsing
+   * thousands of lines a second in the same machine took CPU from what it measures.
+   */
+  captureLogs(on: boolean): void;
 }
 
 const APP = path.resolve(__dirname, '..', '..', 'app.js');
@@ -63,9 +68,11 @@ export function startService(env: Record<string, string>, opts: { inheritEnv?: b
   let out = '';
   let err = '';
   let partial = '';
+  let capturing = true;
   proc.stdout?.on('data', (chunk: Buffer) => {
     // Every service's log goes to one file per run, which the last test searches for secrets.
     if (process.env.SERVICE_LOG_FILE) fs.appendFileSync(process.env.SERVICE_LOG_FILE, chunk);
+    if (!capturing) return;
     out += chunk.toString();
     partial += chunk.toString();
     const lines = partial.split('\n');
@@ -99,7 +106,11 @@ export function startService(env: Record<string, string>, opts: { inheritEnv?: b
     return { ...result, ms: Date.now() - started };
   };
 
-  return { proc, logs, stdout: () => out, stderr: () => err, waitForLog, stop, exited };
+  const captureLogs = (on: boolean): void => {
+    capturing = on;
+    partial = '';
+  };
+  return { proc, logs, stdout: () => out, stderr: () => err, waitForLog, stop, exited, captureLogs };
 }
 
 function parseLine(line: string): ServiceLogLine {
