@@ -8,11 +8,10 @@ import type Redis from 'ioredis';
 import { DrachtioStandIn } from '../support/drachtio';
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService } from '../support/service';
 import { TestDb } from '../support/test-db';
-import { flushTestRedis } from '../support/test-redis';
 import {
   startSippServer, findFreePort, receivedMessages, headerOf, SippServer, SippResult, scenarioPath,
 } from '../support/sipp';
-import { startRegbotBed } from '../support/regbot-bed';
+import { startRegbotBed, stopRegbotBed, readRegisterStatus, waitForRegisterStatus, StoredRegisterStatus } from '../support/regbot-bed';
 import { parseAuthorization, verifyResponse } from '../../lib/sip/digest';
 
 const SECRET = 'cymru';
@@ -66,32 +65,9 @@ async function startCarrier(scenario: string, seed: { realm: string; user: strin
   return { sipp, port, carrierSid, gatewaySid, realm: seed.realm };
 }
 
-interface Status {
-  status?: string;
-  reason?: string;
-  cseq?: string;
-  callId?: string;
-  expires?: number;
-  sbcAddress?: string;
-  nextRegister?: string;
-}
-
-async function registerStatus(carrierSid: string): Promise<Status | undefined> {
-  const rows = await db.query('SELECT register_status FROM voip_carriers WHERE voip_carrier_sid = ?', [carrierSid]);
-  const text = rows[0]?.register_status as string | null | undefined;
-  return text ? JSON.parse(text) as Status : undefined;
-}
-
-async function waitForStatus(carrierSid: string, match: (s: Status) => boolean, timeoutMs = 10000): Promise<Status | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Status | undefined;
-  while (Date.now() < deadline) {
-    last = await registerStatus(carrierSid);
-    if (last && match(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return last;
-}
+const registerStatus = (carrierSid: string) => readRegisterStatus(db, carrierSid);
+const waitForStatus = (carrierSid: string, match: (s: StoredRegisterStatus) => boolean, timeoutMs?: number) =>
+  waitForRegisterStatus(db, carrierSid, match, timeoutMs);
 
 /** Waits until the service has logged `count` successful registrations of the gateway. */
 async function waitForRegistered(gatewaySid: string, count: number, timeoutMs = 10000): Promise<boolean> {
@@ -351,9 +327,5 @@ test('regbot: REGISTER_RESPONSE_REMOVE codes reaching the threshold disable the 
 test('regbot: tear down', async (t) => {
   const stopped = await service.stop();
   t.equal(stopped.code, 0, 'service exits 0');
-  await standIn.stop();
-  await flushTestRedis(redis);
-  await db.truncateAll();
-  await db.close();
-  redis.disconnect();
+  await stopRegbotBed({ standIn, db, redis });
 });

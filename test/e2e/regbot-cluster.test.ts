@@ -10,7 +10,7 @@ import { startService, baseServiceEnv, connectedToDrachtio, RunningService, Serv
 import { TestDb } from '../support/test-db';
 import { flushTestRedis } from '../support/test-redis';
 import { startSippServer, findFreePort, SippServer } from '../support/sipp';
-import { startRegbotBed } from '../support/regbot-bed';
+import { startRegbotBed, stopRegbotBed } from '../support/regbot-bed';
 
 const SECRET = 'cymru';
 const LEASE_MS = 3000;
@@ -185,10 +185,6 @@ test('regbot cluster: 200 new gateways are paced (REGBOT_NEW_PER_SECOND=100)', a
 
 test('regbot cluster: tear down', async (t) => {
   await sipp.stop();
-  await standIn.stop();
-  await flushTestRedis(redis);
-  await db.truncateAll();
-  await db.close();
-  redis.disconnect();
+  await stopRegbotBed({ standIn, db, redis });
   t.pass('closed');
 });

@@ -11,9 +11,8 @@ import { DrachtioStandIn } from '../support/drachtio';
 import { LocalDnsServer } from '../support/dns-server';
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService, ServiceLogLine } from '../support/service';
 import { TestDb } from '../support/test-db';
-import { flushTestRedis } from '../support/test-redis';
 import { startSippServer, findFreePort, receivedMessages, headerOf, SippServer, SippResult } from '../support/sipp';
-import { startRegbotBed } from '../support/regbot-bed';
+import { startRegbotBed, stopRegbotBed, waitForRegisterStatus, StoredRegisterStatus } from '../support/regbot-bed';
 
 const SECRET = 'cymru';
 let standIn: DrachtioStandIn;
@@ -66,24 +65,7 @@ async function seed(host: string, port: number | null, realm: string): Promise<{
   return { carrierSid, gatewaySid };
 }
 
-interface Status {
-  status?: string;
-  reason?: string;
-  callId?: string;
-}
-
-async function waitForStatus(carrierSid: string, match: (s: Status) => boolean, timeoutMs = 10000): Promise<Status | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Status | undefined;
-  while (Date.now() < deadline) {
-    const rows = await db.query('SELECT register_status FROM voip_carriers WHERE voip_carrier_sid = ?', [carrierSid]);
-    const text = rows[0]?.register_status as string | null | undefined;
-    last = text ? JSON.parse(text) as Status : undefined;
-    if (last && match(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return last;
-}
+const waitForStatus = (carrierSid: string, match: (s: StoredRegisterStatus) => boolean) => waitForRegisterStatus(db, carrierSid, match);
 
 function logsOf(gatewaySid: string, msg: string): ServiceLogLine[] {
   return service.logs.filter((l) => l.msg === msg && l.gatewaySid === gatewaySid);
@@ -225,10 +207,6 @@ test('regbot failover: every address fails, so the round backs off and resolves 
 test('regbot failover: tear down', async (t) => {
   const stopped = await service.stop();
   t.equal(stopped.code, 0, 'service exits 0');
-  await standIn.stop();
   await dnsServer.stop();
-  await flushTestRedis(redis);
-  await db.truncateAll();
-  await db.close();
-  redis.disconnect();
+  await stopRegbotBed({ standIn, db, redis });
 });

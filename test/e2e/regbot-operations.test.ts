@@ -15,9 +15,8 @@ import type Redis from 'ioredis';
 import { DrachtioStandIn } from '../support/drachtio';
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService, ServiceLogLine } from '../support/service';
 import { TestDb } from '../support/test-db';
-import { flushTestRedis } from '../support/test-redis';
 import { startSippServer, findFreePort, receivedMessages, headerOf, SippServer, SippResult } from '../support/sipp';
-import { startRegbotBed } from '../support/regbot-bed';
+import { startRegbotBed, stopRegbotBed } from '../support/regbot-bed';
 import { rendezvousOwner } from '../../lib/regbot/gateway-ownership';
 import { keys } from '../../lib/store/keys';
 
@@ -303,10 +302,6 @@ test('regbot ops: `regbot status` is an error while regbot is not running', asyn
 });
 
 test('regbot ops: tear down', async (t) => {
-  await standIn.stop();
-  await flushTestRedis(redis);
-  await db.truncateAll();
-  await db.close();
-  redis.disconnect();
+  await stopRegbotBed({ standIn, db, redis });
   t.pass('done');
 });
