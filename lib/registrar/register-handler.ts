@@ -145,9 +145,10 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   async function screen(request: RegisterRequest, cap: number, logger: Logger): Promise<{ banned: boolean; fast?: Answer }> {
     // Deciding on the fast path needs the account, and a realm not in the account cache costs a MySQL
     // query: a banned source (spraying made-up realms, say) is turned away before that query.
-    if (!deps.accounts.isCached(request.realm) && await deps.abuse.isBanned(request.sourceAddress)) return { banned: true };
+    const banCheckedFirst = !deps.accounts.isCached(request.realm);
+    if (banCheckedFirst && await deps.abuse.isBanned(request.sourceAddress)) return { banned: true };
     const question = await fastRefreshQuestion(request, cap);
-    if (!question) return { banned: await deps.abuse.isBanned(request.sourceAddress) };
+    if (!question) return { banned: banCheckedFirst ? false : await deps.abuse.isBanned(request.sourceAddress) };
     try {
       const result = await deps.bindings.refresh(request.aor, request.realm, question, now());
       if (!result.ok) return { banned: result.banned === true };
