@@ -1,7 +1,7 @@
 /**
  * The service's whole configuration, read once from environment variables at start-up. Names and
- * defaults are jambonz's (see README), so an existing deployment's environment works unchanged;
- * variables of our own are marked as such in the README.
+ * defaults are jambonz's (see docs/configuration.md), so an existing deployment's environment works unchanged;
+ * variables of our own are marked as such there.
  */
 import net from 'node:net';
 import { EnvReader, Env } from './env-reader';
