@@ -3,11 +3,13 @@ import net from 'node:net';
 import type { Logger } from '../ops/logger';
 import { CliReply, CliRequest, MAX_REQUEST_BYTES, parseRequest } from './protocol';
 import type { FsCommands } from './fs-commands';
+import type { ConfigCommands } from './config-commands';
 import type { RegistrationCommands } from './registration-commands';
 import type { RegbotCommands } from './regbot-commands';
 
 export interface CliHandlers {
   fs: FsCommands;
+  config: ConfigCommands;
   registrations: RegistrationCommands;
   regbot: RegbotCommands;
 }
@@ -98,7 +100,8 @@ export class CliServer {
     if ('reply' in parsed) return parsed.reply;
     try {
       const reply = await this.dispatch(parsed.request);
-      this.logger.info({ action: parsed.request.action, server: parsed.request.server, success: reply.success }, 'CLI command');
+      this.logger.info({ action: parsed.request.action, server: parsed.request.server, key: parsed.request.key,
+        success: reply.success }, 'CLI command');
       return reply;
     } catch (err) {
       this.logger.error({ err: (err as Error).message, action: parsed.request.action }, 'CLI command failed');
@@ -106,14 +109,19 @@ export class CliServer {
     }
   }
 
-  private dispatch(request: CliRequest): Promise<CliReply> {
-    const { fs: fsCommands, registrations, regbot } = this.handlers;
+  private async dispatch(request: CliRequest): Promise<CliReply> {
+    const { fs: fsCommands, config, registrations, regbot } = this.handlers;
     switch (request.action) {
       case 'fs-drain': return fsCommands.drain(request.server);
       case 'fs-undrain': return fsCommands.undrain(request.server);
       case 'fs-drained': return fsCommands.listDrained();
       case 'fs-available': return fsCommands.available();
       case 'fs-list': return fsCommands.list();
+      case 'set': return config.set(request.key, request.value);
+      case 'get': return config.get(request.key);
+      case 'list': return config.list();
+      case 'add': return config.add(request.key, request.item);
+      case 'remove': return config.remove(request.key, request.item);
       case 'registrations-list': return registrations.list(request.realm, request.limit);
       case 'registrations-show': return registrations.show(request.aor);
       case 'regbot-status': return regbot.status();
