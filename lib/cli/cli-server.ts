@@ -27,7 +27,8 @@ export class CliServer {
 
   async start(): Promise<void> {
     if (!(await this.claimPath())) return;
-    const server = net.createServer((socket) => this.serve(socket));
+    // Half-open: a client that ends its side after writing (socat, `nc -N`) still gets its replies; serve() ends ours.
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => this.serve(socket));
     server.on('error', (err) => this.logger.error({ err: err.message, socketPath: this.socketPath }, 'CLI socket error'));
     // The umask makes the socket owner-only at creation; chmod afterwards would leave a window.
     const previous = process.umask(0o177);
@@ -75,23 +76,31 @@ export class CliServer {
   private serve(socket: net.Socket): void {
     let buffer = '';
     let queue = Promise.resolve();
+    const enqueue = (line: string) => {
+      if (line.trim() === '') return;
+      // Replies go back in request order even when a later request finishes first.
+      queue = queue.then(() => this.answer(line)).then((reply) => {
+        if (socket.writable) socket.write(`${JSON.stringify(reply)}\n`);
+      });
+    };
     socket.setEncoding('utf8');
     socket.on('error', () => undefined);
     socket.on('data', (chunk: string) => {
       buffer += chunk;
       if (buffer.length > MAX_REQUEST_BYTES) {
-        socket.end(`${JSON.stringify({ success: false, error: 'Request too long' })}\n`);
+        socket.end(`${JSON.stringify({ success: false, error: 'Request too long' })}\n`, () => socket.destroy());
         buffer = '';
         return;
       }
       const lines = buffer.split('\n');
       buffer = lines.pop() ?? '';
-      for (const line of lines.filter((l) => l.trim() !== '')) {
-        // Replies go back in request order even when a later request finishes first.
-        queue = queue.then(() => this.answer(line)).then((reply) => {
-          if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
-        });
-      }
+      for (const line of lines) enqueue(line);
+    });
+    // The client is done sending: answer what it sent (a last line without its newline too), then close.
+    socket.on('end', () => {
+      enqueue(buffer);
+      buffer = '';
+      queue = queue.then(() => { socket.end(); });
     });
   }
 

@@ -191,6 +191,29 @@ test('cli: the raw protocol answers bad input with an error, in order, without c
   ], 'one reply per line, in order');
 });
 
+/** Like `printf '...' | socat - UNIX-CONNECT:<socket>`: writes, ends its side at once, reads until the server closes. */
+function halfClosedExchange(text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection({ path: SOCKET, allowHalfOpen: true });
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.setTimeout(5000, () => socket.destroy(new Error('no close within 5 s')));
+    socket.on('connect', () => socket.end(text));
+    socket.on('data', (chunk: string) => { received += chunk; });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+  });
+}
+
+test('cli: a client that ends its side after writing (socat, nc -N) still gets every reply, then the server closes', async (t) => {
+  const received = await halfClosedExchange('{"action":"fs-drained"}\n{"action":"set","key":"viaSocat","value":"1"}\n{"action":"get","key":"viaSocat"}');
+  t.deepEqual(received.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown), [
+    { success: true, drained: [] },
+    { success: true, key: 'viaSocat', value: '1' },
+    { success: true, key: 'viaSocat', value: '1' },
+  ], 'answered in order, the last line without its newline too');
+});
+
 test('cli: a second sidecar does not steal a socket in use', async (t) => {
   const second = startService({
     ...baseServiceEnv({ port: standIn.adminPort, secret: SECRET }), JAMBONES_CLUSTER_ID: CLUSTER, SBC_SOCKET_PATH: SOCKET,
