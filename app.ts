@@ -27,6 +27,7 @@ import { SbcAddresses } from './lib/db/sbc-addresses';
 import { SbcAddressKeeper } from './lib/sbc/sbc-address-keeper';
 import { CliServer } from './lib/cli/cli-server';
 import { FsCommands } from './lib/cli/fs-commands';
+import { ConfigCommands } from './lib/cli/config-commands';
 import { RegistrationCommands } from './lib/cli/registration-commands';
 import { RegbotCommands } from './lib/cli/regbot-commands';
 import { createCarrierPinger } from './lib/options/carrier-pinger';
@@ -91,6 +92,7 @@ function main(): void {
   metrics.watchRegbot(() => regbot.stateCounts());
   const cli = new CliServer(config.socketPath, {
     fs: new FsCommands(redis, config.clusterId),
+    config: new ConfigCommands(logger),
     registrations: new RegistrationCommands(redis, store),
     regbot: new RegbotCommands(regbot),
   }, logger);

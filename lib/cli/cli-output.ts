@@ -1,28 +1,46 @@
 import type { CliReply } from './protocol';
 
-/** Human-readable lines for each reply, in the wording of jambonz's CLI where it has one. */
+/**
+ * Human-readable lines for each reply, in the wording of jambonz's CLI where it has one (operators' scripts read
+ * those lines: headings, icons, `key = <JSON value>`).
+ */
 export function formatReply(command: string, reply: CliReply): string[] {
   switch (command) {
-    case 'fs drain': return [`✓ Drained ${String(reply.server)}`, `Drained: [${strings(reply.drained).join(', ')}]`];
-    case 'fs undrain': return [`✓ Undrained ${String(reply.server)}`, `Drained: [${strings(reply.drained).join(', ')}]`];
-    case 'fs drained': return listOrNone('Drained servers:', 'No servers drained', strings(reply.drained));
-    case 'fs active': return listOrNone('Active servers:', 'No active servers', strings(reply.servers));
+    case 'fs drain': return [`✓ Drained ${String(reply.server)}`, `Drained servers: [${strings(reply.drained).join(', ')}]`];
+    case 'fs undrain': return [`✓ Undrained ${String(reply.server)}`, `Drained servers: [${strings(reply.drained).join(', ')}]`];
+    case 'fs drained': return listOrNone('Drained servers:', 'No servers are currently drained', strings(reply.drained), '🔴');
+    case 'fs active': return listOrNone('Available feature servers:', 'No active feature servers found', strings(reply.available), '🟢');
     case 'fs list': return formatFsList(reply);
+    case 'set': return [`✓ ${String(reply.key)} = ${jsonText(reply.value)}`];
+    case 'get': return [`${String(reply.key)} = ${jsonText(reply.value)}`];
+    case 'list': return formatConfig(reply);
     case 'registrations list': return formatRegistrations(reply);
     case 'regbot status': return formatRegbotStatus(reply);
     default: return [JSON.stringify(reply, null, 2)];
   }
 }
 
+/** Active servers with their state; drained IPs that match no active server are listed as orphaned after them. */
 function formatFsList(reply: CliReply): string[] {
   const servers = Array.isArray(reply.servers) ? reply.servers as { server: string; status: string }[] : [];
   const drained = strings(reply.drained);
-  const lines = servers.length === 0 ? ['No servers configured'] : ['Servers:',
+  const lines = servers.length === 0 ? ['No servers configured'] : ['Feature servers:',
     ...servers.map(({ server, status }) => `  ${status === 'drained' ? '🔴' : '🟢'} ${server} (${status})`)];
   const orphaned = drained.filter((ip) => !servers.some(({ server }) => server === ip || server.startsWith(`${ip}:`)
     || server.startsWith(`[${ip}]:`)));
-  if (orphaned.length > 0) lines.push('Orphaned drained servers:', ...orphaned.map((ip) => `  - ${ip} (orphaned)`));
+  if (orphaned.length > 0) lines.push('Orphaned drained servers:', ...orphaned.map((ip) => `  🔴 ${ip} (orphaned)`));
   return lines;
+}
+
+function formatConfig(reply: CliReply): string[] {
+  const config = reply.config && typeof reply.config === 'object' ? Object.entries(reply.config) : [];
+  return ['Runtime Configuration:',
+    ...(config.length === 0 ? ['  (no configuration set)'] : config.map(([key, value]) => `  ${key} = ${jsonText(value)}`))];
+}
+
+/** A value as JSON text; an absent one (a key never set) reads `undefined`, as in the reference's output. */
+function jsonText(value: unknown): string {
+  return value === undefined ? 'undefined' : JSON.stringify(value);
 }
 
 interface RegistrationLine { aor: string; contact: string; protocol: string | null; expiresIn: number }
@@ -66,8 +84,8 @@ function formatRegbotStatus(reply: CliReply): string[] {
   return lines;
 }
 
-function listOrNone(title: string, none: string, items: string[]): string[] {
-  return items.length === 0 ? [none] : [title, ...items.map((item) => `  - ${item}`)];
+function listOrNone(title: string, none: string, items: string[], icon: string): string[] {
+  return items.length === 0 ? [none] : [title, ...items.map((item) => `  ${icon} ${item}`)];
 }
 
 function strings(value: unknown): string[] {

@@ -3,11 +3,13 @@ import net from 'node:net';
 import type { Logger } from '../ops/logger';
 import { CliReply, CliRequest, MAX_REQUEST_BYTES, parseRequest } from './protocol';
 import type { FsCommands } from './fs-commands';
+import type { ConfigCommands } from './config-commands';
 import type { RegistrationCommands } from './registration-commands';
 import type { RegbotCommands } from './regbot-commands';
 
 export interface CliHandlers {
   fs: FsCommands;
+  config: ConfigCommands;
   registrations: RegistrationCommands;
   regbot: RegbotCommands;
 }
@@ -25,7 +27,8 @@ export class CliServer {
 
   async start(): Promise<void> {
     if (!(await this.claimPath())) return;
-    const server = net.createServer((socket) => this.serve(socket));
+    // Half-open: a client that ends its side after writing (socat, `nc -N`) still gets its replies; serve() ends ours.
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => this.serve(socket));
     server.on('error', (err) => this.logger.error({ err: err.message, socketPath: this.socketPath }, 'CLI socket error'));
     // The umask makes the socket owner-only at creation; chmod afterwards would leave a window.
     const previous = process.umask(0o177);
@@ -73,23 +76,31 @@ export class CliServer {
   private serve(socket: net.Socket): void {
     let buffer = '';
     let queue = Promise.resolve();
+    const enqueue = (line: string) => {
+      if (line.trim() === '') return;
+      // Replies go back in request order even when a later request finishes first.
+      queue = queue.then(() => this.answer(line)).then((reply) => {
+        if (socket.writable) socket.write(`${JSON.stringify(reply)}\n`);
+      });
+    };
     socket.setEncoding('utf8');
     socket.on('error', () => undefined);
     socket.on('data', (chunk: string) => {
       buffer += chunk;
       if (buffer.length > MAX_REQUEST_BYTES) {
-        socket.end(`${JSON.stringify({ success: false, error: 'Request too long' })}\n`);
+        socket.end(`${JSON.stringify({ success: false, error: 'Request too long' })}\n`, () => socket.destroy());
         buffer = '';
         return;
       }
       const lines = buffer.split('\n');
       buffer = lines.pop() ?? '';
-      for (const line of lines.filter((l) => l.trim() !== '')) {
-        // Replies go back in request order even when a later request finishes first.
-        queue = queue.then(() => this.answer(line)).then((reply) => {
-          if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
-        });
-      }
+      for (const line of lines) enqueue(line);
+    });
+    // The client is done sending: answer what it sent (a last line without its newline too), then close.
+    socket.on('end', () => {
+      enqueue(buffer);
+      buffer = '';
+      queue = queue.then(() => { socket.end(); });
     });
   }
 
@@ -98,7 +109,8 @@ export class CliServer {
     if ('reply' in parsed) return parsed.reply;
     try {
       const reply = await this.dispatch(parsed.request);
-      this.logger.info({ action: parsed.request.action, server: parsed.request.server, success: reply.success }, 'CLI command');
+      this.logger.info({ action: parsed.request.action, server: parsed.request.server, key: parsed.request.key,
+        success: reply.success }, 'CLI command');
       return reply;
     } catch (err) {
       this.logger.error({ err: (err as Error).message, action: parsed.request.action }, 'CLI command failed');
@@ -106,14 +118,19 @@ export class CliServer {
     }
   }
 
-  private dispatch(request: CliRequest): Promise<CliReply> {
-    const { fs: fsCommands, registrations, regbot } = this.handlers;
+  private async dispatch(request: CliRequest): Promise<CliReply> {
+    const { fs: fsCommands, config, registrations, regbot } = this.handlers;
     switch (request.action) {
       case 'fs-drain': return fsCommands.drain(request.server);
       case 'fs-undrain': return fsCommands.undrain(request.server);
       case 'fs-drained': return fsCommands.listDrained();
       case 'fs-available': return fsCommands.available();
       case 'fs-list': return fsCommands.list();
+      case 'set': return config.set(request.key, request.value);
+      case 'get': return config.get(request.key);
+      case 'list': return config.list();
+      case 'add': return config.add(request.key, request.item);
+      case 'remove': return config.remove(request.key, request.item);
       case 'registrations-list': return registrations.list(request.realm, request.limit);
       case 'registrations-show': return registrations.show(request.aor);
       case 'regbot-status': return regbot.status();

@@ -32,7 +32,7 @@ export class FsCommands {
   async available(): Promise<CliReply> {
     const drained = new Set(await this.drained());
     const active = await this.active();
-    return { success: true, servers: active.filter((server) => !drained.has(hostOf(server))) };
+    return { success: true, available: active.filter((server) => !drained.has(hostOf(server))) };
   }
 
   /**

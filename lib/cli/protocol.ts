@@ -5,15 +5,25 @@
  */
 
 export const FS_ACTIONS = ['fs-drain', 'fs-undrain', 'fs-drained', 'fs-available', 'fs-list'] as const;
+/** The reference's runtime configuration store (its client sends set, get and list; add and remove are socket-only). */
+export const CONFIG_ACTIONS = ['set', 'get', 'list', 'add', 'remove'] as const;
 export const REGISTRATION_ACTIONS = ['registrations-list', 'registrations-show'] as const;
 /** Ours (the reference has no regbot commands). */
 export const REGBOT_ACTIONS = ['regbot-status'] as const;
 
-export type CliAction = (typeof FS_ACTIONS)[number] | (typeof REGISTRATION_ACTIONS)[number] | (typeof REGBOT_ACTIONS)[number];
+export type CliAction = (typeof FS_ACTIONS)[number] | (typeof CONFIG_ACTIONS)[number]
+  | (typeof REGISTRATION_ACTIONS)[number] | (typeof REGBOT_ACTIONS)[number];
+
+/** A JSON value as it came over the socket (runtime configuration values may be of any JSON type). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 export interface CliRequest {
   action: CliAction;
   server?: string;
+  /** Runtime configuration: the key, the value of `set`, the item of `add` and `remove`. */
+  key?: string;
+  value?: JsonValue;
+  item?: JsonValue;
   realm?: string;
   aor?: string;
   limit?: number;
@@ -28,7 +38,7 @@ export interface CliReply {
 /** Longest request line accepted; a client sending more is told so and disconnected. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
-const ACTIONS: readonly string[] = [...FS_ACTIONS, ...REGISTRATION_ACTIONS, ...REGBOT_ACTIONS];
+const ACTIONS: readonly string[] = [...FS_ACTIONS, ...CONFIG_ACTIONS, ...REGISTRATION_ACTIONS, ...REGBOT_ACTIONS];
 
 /** A request line, or the reply to send back when it is not one (the reference's error strings). */
 export function parseRequest(line: string): { request: CliRequest } | { reply: CliReply } {
@@ -49,6 +59,10 @@ export function parseRequest(line: string): { request: CliRequest } | { reply: C
     request: {
       action: fields.action as CliAction,
       server: optionalString(fields.server),
+      key: optionalString(fields.key),
+      // JSON.parse yields only JSON values, so these casts hold.
+      value: fields.value as JsonValue | undefined,
+      item: fields.item as JsonValue | undefined,
       realm: optionalString(fields.realm),
       aor: optionalString(fields.aor),
       limit: typeof fields.limit === 'number' && Number.isInteger(fields.limit) && fields.limit > 0 ? fields.limit : undefined,

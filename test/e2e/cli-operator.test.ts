@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
 import type Redis from 'ioredis';
 import { DrachtioStandIn } from '../support/drachtio';
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService } from '../support/service';
@@ -17,23 +16,18 @@ import { expectSippSuccess, findFreePort, headerOf, receivedResponses } from '..
 import { oneShotScenario } from '../support/sip-requests';
 import type { RegistrationRecord } from '../../lib/store/registration-store';
 import { BindingStore } from '../../lib/store/binding-store';
+import { CliRun, runCli } from '../support/cli';
 
 const SECRET = 'cymru';
 const CLUSTER = 'cli-test';
-const CLI = path.resolve(__dirname, '..', '..', 'lib', 'cli', 'cli.js');
 const SOCKET = path.join(os.tmpdir(), `sip-sidecar-cli-test-${process.pid}.sock`);
 
 let standIn: DrachtioStandIn;
 let redis: Redis;
 let service: RunningService;
 
-interface CliRun { code: number | null; stdout: string; stderr: string }
-
 function cli(...args: string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, SBC_SOCKET_PATH: SOCKET }, timeout: 10000 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
-  });
+  return runCli(SOCKET, ...args);
 }
 
 /** Raw protocol: writes `lines` on one connection and collects `expected` reply lines. */
@@ -80,14 +74,14 @@ test('cli: set-up', async (t) => {
 });
 
 test('cli: fs drain / drained / undrain', async (t) => {
-  t.deepEqual(await cli('fs', 'drained'), { code: 0, stdout: 'No servers drained\n', stderr: '' }, 'nothing drained yet');
-  t.deepEqual(await cli('fs', 'drain', '10.0.0.5'), { code: 0, stdout: '✓ Drained 10.0.0.5\nDrained: [10.0.0.5]\n', stderr: '' },
+  t.deepEqual(await cli('fs', 'drained'), { code: 0, stdout: 'No servers are currently drained\n', stderr: '' }, 'nothing drained yet');
+  t.deepEqual(await cli('fs', 'drain', '10.0.0.5'), { code: 0, stdout: '✓ Drained 10.0.0.5\nDrained servers: [10.0.0.5]\n', stderr: '' },
     'drain 10.0.0.5');
-  t.deepEqual((await cli('fs', 'drain', 'fd00::7')).stdout, '✓ Drained fd00::7\nDrained: [10.0.0.5, fd00::7]\n', 'IPv6 too');
+  t.deepEqual((await cli('fs', 'drain', 'fd00::7')).stdout, '✓ Drained fd00::7\nDrained servers: [10.0.0.5, fd00::7]\n', 'IPv6 too');
   t.deepEqual(await redis.smembers(`${CLUSTER}:drained-fs`).then((m) => m.sort()), ['10.0.0.5', 'fd00::7'], 'drained-fs in Redis');
-  t.deepEqual(await cli('fs', 'drained'), { code: 0, stdout: 'Drained servers:\n  - 10.0.0.5\n  - fd00::7\n', stderr: '' },
+  t.deepEqual(await cli('fs', 'drained'), { code: 0, stdout: 'Drained servers:\n  🔴 10.0.0.5\n  🔴 fd00::7\n', stderr: '' },
     'fs drained lists them');
-  t.deepEqual(await cli('fs', 'undrain', 'fd00::7'), { code: 0, stdout: '✓ Undrained fd00::7\nDrained: [10.0.0.5]\n', stderr: '' },
+  t.deepEqual(await cli('fs', 'undrain', 'fd00::7'), { code: 0, stdout: '✓ Undrained fd00::7\nDrained servers: [10.0.0.5]\n', stderr: '' },
     'undrain');
   t.deepEqual(await redis.smembers(`${CLUSTER}:drained-fs`), ['10.0.0.5'], 'removed from Redis');
 });
@@ -100,12 +94,17 @@ test('cli: errors use the reference wording and exit 1', async (t) => {
   t.deepEqual(await cli('fs', 'drain'), { code: 1, stdout: '', stderr: 'Error: drain requires server IP address\n' }, 'no IP');
   t.deepEqual(await cli('fs', 'undrain'), { code: 1, stdout: '', stderr: 'Error: undrain requires server IP address\n' },
     'no IP to undrain');
-  t.deepEqual(await cli('fs', 'bogus'), { code: 1, stdout: '', stderr: 'Unknown command: bogus\n' }, 'unknown fs command');
-  t.deepEqual(await cli('bogus'), { code: 1, stdout: '', stderr: 'Unknown command: bogus\n' }, 'unknown command');
+  t.deepEqual(await cli('fs', 'bogus'), { code: 1, stdout: '', stderr: 'Error: Unknown fs command: bogus. Use: drain, undrain, drained, active, list\n' },
+    'unknown fs command');
+  t.deepEqual(await cli('bogus'), { code: 1, stdout: '', stderr: 'Error: Unknown command: bogus. Run without arguments for help.\n' },
+    'unknown command');
   t.deepEqual(await redis.smembers(`${CLUSTER}:drained-fs`), ['10.0.0.5'], 'nothing changed');
   const usage = await cli();
   t.equal(usage.code, 0, 'no arguments: usage, exit 0');
-  t.ok(usage.stdout.includes('sbc-cli fs drain <ip>'), 'usage lists the commands');
+  t.ok(usage.stdout.startsWith('SBC Runtime CLI\n'), 'under the reference\'s banner');
+  for (const command of ['fs drain <ip>', 'set <key> <value>', 'registrations list [realm]', 'regbot status']) {
+    t.ok(usage.stdout.includes(`npm run cli ${command}`), `usage lists ${command}`);
+  }
 });
 
 test('cli: fs list and fs active match drained IPs against active ip:port members', async (t) => {
@@ -113,9 +112,9 @@ test('cli: fs list and fs active match drained IPs against active ip:port member
   await cli('fs', 'drain', '10.0.0.9');
   t.deepEqual(await cli('fs', 'list'), {
     code: 0, stderr: '',
-    stdout: 'Servers:\n  🔴 10.0.0.5:5060 (drained)\n  🟢 10.0.0.6:5060 (active)\nOrphaned drained servers:\n  - 10.0.0.9 (orphaned)\n',
+    stdout: 'Feature servers:\n  🔴 10.0.0.5:5060 (drained)\n  🟢 10.0.0.6:5060 (active)\nOrphaned drained servers:\n  🔴 10.0.0.9 (orphaned)\n',
   }, 'fs list');
-  t.deepEqual(await cli('fs', 'active'), { code: 0, stdout: 'Active servers:\n  - 10.0.0.6:5060\n', stderr: '' }, 'fs active');
+  t.deepEqual(await cli('fs', 'active'), { code: 0, stdout: 'Available feature servers:\n  🟢 10.0.0.6:5060\n', stderr: '' }, 'fs active');
   const json = await cli('fs', 'list', '--json');
   t.deepEqual(JSON.parse(json.stdout), {
     success: true, drained: ['10.0.0.5', '10.0.0.9'],
@@ -123,7 +122,7 @@ test('cli: fs list and fs active match drained IPs against active ip:port member
   }, '--json prints the raw reply');
   await redis.del(`${CLUSTER}:active-fs`, `${CLUSTER}:drained-fs`);
   t.deepEqual(await cli('fs', 'list'), { code: 0, stdout: 'No servers configured\n', stderr: '' }, 'empty');
-  t.deepEqual(await cli('fs', 'active'), { code: 0, stdout: 'No active servers\n', stderr: '' }, 'empty active');
+  t.deepEqual(await cli('fs', 'active'), { code: 0, stdout: 'No active feature servers found\n', stderr: '' }, 'empty active');
 });
 
 test('cli: a server drained with the CLI leaves the cluster on its next OPTIONS', async (t) => {
@@ -134,7 +133,7 @@ test('cli: a server drained with the CLI leaves the cluster on its next OPTIONS'
   t.deepEqual(await redis.smembers(`${CLUSTER}:active-fs`), [], 'no longer active');
   await cli('fs', 'undrain', '127.0.0.40');
   t.equal(await fsPing(t, '127.0.0.40', port), '1', 'undrained: back on its next ping');
-  t.deepEqual(await cli('fs', 'list'), { code: 0, stdout: `Servers:\n  🟢 127.0.0.40:${port} (active)\n`, stderr: '' }, 'listed');
+  t.deepEqual(await cli('fs', 'list'), { code: 0, stdout: `Feature servers:\n  🟢 127.0.0.40:${port} (active)\n`, stderr: '' }, 'listed');
 });
 
 test('cli: registrations list and show', async (t) => {
@@ -192,13 +191,36 @@ test('cli: the raw protocol answers bad input with an error, in order, without c
   ], 'one reply per line, in order');
 });
 
+/** Like `printf '...' | socat - UNIX-CONNECT:<socket>`: writes, ends its side at once, reads until the server closes. */
+function halfClosedExchange(text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection({ path: SOCKET, allowHalfOpen: true });
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.setTimeout(5000, () => socket.destroy(new Error('no close within 5 s')));
+    socket.on('connect', () => socket.end(text));
+    socket.on('data', (chunk: string) => { received += chunk; });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+  });
+}
+
+test('cli: a client that ends its side after writing (socat, nc -N) still gets every reply, then the server closes', async (t) => {
+  const received = await halfClosedExchange('{"action":"fs-drained"}\n{"action":"set","key":"viaSocat","value":"1"}\n{"action":"get","key":"viaSocat"}');
+  t.deepEqual(received.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown), [
+    { success: true, drained: [] },
+    { success: true, key: 'viaSocat', value: '1' },
+    { success: true, key: 'viaSocat', value: '1' },
+  ], 'answered in order, the last line without its newline too');
+});
+
 test('cli: a second sidecar does not steal a socket in use', async (t) => {
   const second = startService({
     ...baseServiceEnv({ port: standIn.adminPort, secret: SECRET }), JAMBONES_CLUSTER_ID: CLUSTER, SBC_SOCKET_PATH: SOCKET,
   });
   await second.waitForLog((line) => line.msg === 'another process serves SBC_SOCKET_PATH; CLI disabled', 10000);
   await second.stop();
-  t.deepEqual((await cli('fs', 'drained')).stdout, 'No servers drained\n', 'the first sidecar still answers');
+  t.deepEqual((await cli('fs', 'drained')).stdout, 'No servers are currently drained\n', 'the first sidecar still answers');
 });
 
 test('cli: shutdown removes the socket; then the CLI says the sidecar is not running', async (t) => {
@@ -206,7 +228,8 @@ test('cli: shutdown removes the socket; then the CLI says the sidecar is not run
   t.notOk(fs.existsSync(SOCKET), 'socket removed');
   const run = await cli('fs', 'list');
   t.equal(run.code, 1, 'exit 1');
-  t.equal(run.stderr, `Error: cannot reach ${SOCKET} (ENOENT); is sip-sidecar running?\n`, 'a clear message');
+  t.equal(run.stderr, `Error: Connection failed: connect ENOENT ${SOCKET} (is sip-sidecar running?)\n`,
+    'the reference\'s wording, and what to check');
   await standIn.stop();
   await flushTestRedis(redis);
   redis.disconnect();

@@ -10,7 +10,6 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
 import type Redis from 'ioredis';
 import { DrachtioStandIn } from '../support/drachtio';
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService, ServiceLogLine } from '../support/service';
@@ -19,10 +18,10 @@ import { startSippServer, findFreePort, receivedMessages, headerOf, SippServer, 
 import { startRegbotBed, stopRegbotBed } from '../support/regbot-bed';
 import { rendezvousOwner } from '../../lib/regbot/gateway-ownership';
 import { keys } from '../../lib/store/keys';
+import { runCli } from '../support/cli';
 
 const SECRET = 'cymru';
 const CLUSTER = 'regbot-ops-test';
-const CLI = path.resolve(__dirname, '..', '..', 'lib', 'cli', 'cli.js');
 const SOCKET = path.join(os.tmpdir(), `sip-sidecar-regbot-ops-${process.pid}.sock`);
 /** installShutdown's deadline (lib/ops/shutdown.ts). */
 const SHUTDOWN_DEADLINE_MS = 4500;
@@ -34,14 +33,7 @@ let redis: Redis;
 let httpPort = 0;
 let instanceId = '';
 
-interface CliRun { code: number | null; stdout: string; stderr: string }
-
-function cli(socket: string, ...args: string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, SBC_SOCKET_PATH: socket }, timeout: 10000 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 interface GatewayJson {
   gatewaySid: string; owner?: string; ownedHere: boolean; state: string; source: string;
@@ -297,7 +289,7 @@ test('regbot ops: `regbot status` is an error while regbot is not running', asyn
   t.match(run.stderr, /^Error: regbot is not running on this instance/, run.stderr.trim());
   const usage = await cli(socket, 'regbot');
   t.equal(usage.code, 1, 'no subcommand: exit 1');
-  t.equal(usage.stderr.trim(), 'regbot needs: status');
+  t.equal(usage.stderr.trim(), 'Error: regbot command requires an action', 'worded as the reference words fs alone');
   t.equal((await idle.stop()).code, 0);
 });
 

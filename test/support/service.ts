@@ -35,12 +35,16 @@ export interface RunningService {
 const APP = path.resolve(__dirname, '..', '..', 'app.js');
 const PACKAGE_JSON = path.resolve(__dirname, '..', '..', '..', 'package.json');
 
-/** The node options of `npm start` (package.json), so that tests and the bench run the service as it ships. */
+/**
+ * The node options of `npm start` (package.json: `exec node <options> dist/app.js`), so that tests and the bench
+ * run the service as it ships. The leading `exec` makes npm's `sh -c` become node, so signals reach the service.
+ */
 export function startCommandNodeArgs(): string[] {
   const pkg = JSON.parse(fs.readFileSync(PACKAGE_JSON, 'utf8')) as { scripts: { start: string } };
   const words = pkg.scripts.start.trim().split(/\s+/);
-  if (words[0] !== 'node') throw new Error(`npm start does not run node: ${pkg.scripts.start}`);
-  return words.slice(1, -1);
+  const node = words[0] === 'exec' ? words.slice(1) : words;
+  if (node[0] !== 'node') throw new Error(`npm start does not run node: ${pkg.scripts.start}`);
+  return node.slice(1, -1);
 }
 
 /** The environment a test service needs: test MySQL and Redis, the given drachtio stand-in. */
@@ -56,13 +60,26 @@ export function baseServiceEnv(drachtio: { port: number; secret: string }): Reco
   };
 }
 
-export function startService(env: Record<string, string>, opts: { inheritEnv?: boolean; nodeArgs?: string[] } = {}): RunningService {
+export interface StartOptions {
+  inheritEnv?: boolean;
+  nodeArgs?: string[];
+  /**
+   * Run `npm start` in the repository root, as the README says, instead of node itself. npm then gets its own
+   * process group (pgid = its pid), so a test can find every process of the tree, orphans included.
+   */
+  npmStart?: boolean;
+}
+
+export function startService(env: Record<string, string>, opts: StartOptions = {}): RunningService {
   const childEnv: NodeJS.ProcessEnv = opts.inheritEnv === false ? { PATH: process.env.PATH } : { ...process.env };
   for (const key of Object.keys(childEnv)) {
     if (/^(JAMBONES_|DRACHTIO_|ENCRYPTION_SECRET|JWT_SECRET)/.test(key)) delete childEnv[key];
   }
   Object.assign(childEnv, env);
-  const proc = spawn(process.execPath, [...startCommandNodeArgs(), ...(opts.nodeArgs ?? []), APP], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (opts.npmStart && opts.nodeArgs) throw new Error('npm start takes no extra node options');
+  const proc = opts.npmStart
+    ? spawn('npm', ['start'], { cwd: path.dirname(PACKAGE_JSON), env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    : spawn(process.execPath, [...startCommandNodeArgs(), ...(opts.nodeArgs ?? []), APP], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: ServiceLogLine[] = [];
   const wakeups = new Wakeups();
   let out = '';

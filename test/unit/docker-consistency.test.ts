@@ -131,7 +131,9 @@ test('docker: MySQL is initialised with db/schema.sql and the demo seed', (t) =>
 });
 
 test('docker: the image is multi-stage, production-only, non-root, with a HEALTHCHECK on /health', (t) => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string };
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string; scripts: { start: string } };
+  // npm runs the script with `sh -c`; dash forks node instead of becoming it, and npm's SIGTERM would kill only sh.
+  t.ok(/^exec node /.test(pkg.scripts.start), 'npm start execs node, so npm\'s signals reach the service');
   t.equal((dockerfile.match(/^FROM /gm) ?? []).length, 2, 'two stages');
   t.ok(/npm ci --omit=dev/.test(finalStage), 'production dependencies only in the final stage');
   t.ok(/COPY --from=build \/app\/dist/.test(finalStage), 'compiled output copied from the build stage');

@@ -103,9 +103,10 @@ test('regbot status: register_status parsing and outcome labels', (t) => {
 
 test('regbot status: command line, protocol and columns', (t) => {
   t.deepEqual(buildRequest(['regbot', 'status']), { command: 'regbot status', request: { action: 'regbot-status' } });
-  t.throws(() => buildRequest(['regbot']), /regbot needs: status/);
-  t.throws(() => buildRequest(['regbot', 'list']), /Unknown command: list/);
-  t.deepEqual(parseRequest('{"action":"regbot-status"}'), { request: { action: 'regbot-status', server: undefined, realm: undefined, aor: undefined, limit: undefined } });
+  t.throws(() => buildRequest(['regbot']), /regbot command requires an action/);
+  t.throws(() => buildRequest(['regbot', 'list']), /Unknown regbot command: list\. Use: status/);
+  t.deepEqual(parseRequest('{"action":"regbot-status"}'), { request: { action: 'regbot-status', server: undefined,
+    key: undefined, value: undefined, item: undefined, realm: undefined, aor: undefined, limit: undefined } });
   const lines = formatReply('regbot status', {
     success: true, instanceId: 'me', mode: 'ours', liveInstances: ['me', 'peer'], gateways: [
       { gatewaySid: 'g1', carrierName: 'Acme', aor: 'u@acme', owner: 'me', ownedHere: true, state: 'registered', source: 'live',
