@@ -120,7 +120,7 @@ function main(): void {
   };
   if (redis.status === 'ready') startCounting();
   else redis.once('ready', startCounting);
-  const operator = operatorApiFor({ token: config.httpApiToken, clusterId: config.clusterId, redis, registrations: store, bindings,
+  const operator = operatorApiFor({ token: config.httpApiToken, clusterId: config.clusterId, redis, db, registrations: store, bindings,
     fs: fsCommands, membership, regbot, stats: registerStats, logger });
   const ops = startOps(config, logger, metrics, { drachtio, db, redis }, () => regbot.snapshot(), operator);
   logger.info({ drachtio: `${config.drachtio.host}:${config.drachtio.port}`, clusterId: config.clusterId },

@@ -3,6 +3,8 @@ import type { FsCommands } from '../cli/fs-commands';
 import type { RegbotStatusSource } from '../cli/regbot-commands';
 import type { MembershipRegistry } from '../options/membership-registry';
 import type { Logger } from '../ops/logger';
+import type { Database } from '../db/database';
+import { listSipRealms } from '../db/accounts';
 import { AuthGuardStore } from '../store/auth-guard-store';
 import type { BindingStore } from '../store/binding-store';
 import type { RegisterStatsStore } from '../store/register-stats-store';
@@ -16,6 +18,7 @@ export interface OperatorApiWiring {
   token?: string;
   clusterId: string;
   redis: Redis;
+  db: Database;
   registrations: RegistrationStore;
   bindings: BindingStore;
   fs: FsCommands;
@@ -31,7 +34,7 @@ export function operatorApiFor(wiring: OperatorApiWiring): OpsRequestHandler | u
   const { clusterId, fs, membership, regbot, logger } = wiring;
   return createOperatorApi({
     token: wiring.token,
-    registrations: new RegistrationsView(wiring.registrations, wiring.bindings),
+    registrations: new RegistrationsView(wiring.registrations, wiring.bindings, (max) => listSipRealms(wiring.db, max)),
     cluster: new ClusterView({ clusterId, fs, membership, regbot }),
     guard: new AuthGuardStore(wiring.redis),
     fs,

@@ -99,6 +99,7 @@ function buildRoutes(deps: OperatorApiDeps): Route[] {
         return registrations.list({ realm, q, limit: limitParam(query.get('limit')), cursor: query.get('cursor') });
       },
     } },
+    { pattern: /^\/api\/realms$/, methods: { GET: () => registrations.realms() } },
     { pattern: /^\/api\/registrations\/([^/]+)$/, methods: { GET: ([aor]) => registrations.detail(aorParam(aor)) } },
     { pattern: /^\/api\/carriers$/, methods: { GET: () => cluster.carriers() } },
     { pattern: /^\/api\/cluster$/, methods: { GET: () => cluster.cluster() } },

@@ -29,8 +29,19 @@ export interface RegistrationSummary {
   expiresIn: number;
 }
 
+/** Realms listed at most by GET /api/realms. */
+const MAX_REALMS = 1000;
+
 export class RegistrationsView {
-  constructor(private readonly registrations: RegistrationStore, private readonly bindings: BindingStore) {}
+  constructor(private readonly registrations: RegistrationStore, private readonly bindings: BindingStore,
+    private readonly accountRealms: (max: number) => Promise<string[]>) {}
+
+  /** Every account's SIP realm (MySQL) with its live registrations (Redis), and the cluster's total. */
+  async realms(now = Date.now()): Promise<object> {
+    const realms = await this.accountRealms(MAX_REALMS);
+    const [counts, total] = await Promise.all([this.registrations.countRealms(realms, now), this.registrations.countAll(now)]);
+    return { total, realms: realms.map((realm, i) => ({ realm, registrations: counts[i] })) };
+  }
 
   async list(query: RegistrationListQuery, now = Date.now()): Promise<object> {
     const after = decodeCursor(query.cursor, query);

@@ -1,8 +1,8 @@
 /**
  * Feeds the operator page's charts: counts each final REGISTER answer (from RegistrarMetrics, the one
  * accounting point) in memory by minute and outcome class, and writes what it has to Redis every few
- * seconds in one transaction, never a Redis call per REGISTER. Once a minute it also records the
- * cluster's live registration count.
+ * seconds in one transaction, never a Redis call per REGISTER. With each write it also records the
+ * cluster's live registration count (one ZCOUNT), the minute keeping the last one.
  */
 import { MinuteDelta, OUTCOME_CLASSES, OutcomeClass, RegisterStatsStore, outcomeClassOf } from '../store/register-stats-store';
 import type { Logger } from './logger';
@@ -11,7 +11,7 @@ const MINUTE_MS = 60_000;
 
 export interface RecorderOptions {
   instanceId: string;
-  /** The cluster's live registrations (one ZCOUNT), sampled once a minute. */
+  /** The cluster's live registrations (one ZCOUNT), sampled at each flush. */
   countLive: () => Promise<number>;
   flushMs?: number;
   now?: () => number;
@@ -20,7 +20,6 @@ export interface RecorderOptions {
 export class RegisterMinuteRecorder {
   private pending = new Map<number, MinuteDelta>();
   private timer: NodeJS.Timeout | undefined;
-  private liveSampledMinute = -1;
   private lastError = '';
   private readonly now: () => number;
 
@@ -65,12 +64,9 @@ export class RegisterMinuteRecorder {
   }
 
   private async sampleLive(): Promise<void> {
-    const minute = Math.floor(this.now() / MINUTE_MS);
-    if (minute === this.liveSampledMinute) return;
     try {
       const live = await this.options.countLive();
-      this.bucket(minute).live = live;
-      this.liveSampledMinute = minute;
+      this.bucket(Math.floor(this.now() / MINUTE_MS)).live = live;
     } catch {
       // Redis away: the flush below fails the same way and says so; try again next time.
     }

@@ -70,6 +70,11 @@ export class RegistrationStore {
     return Number(results[1]);
   }
 
+  /** Live registrations of each realm, read only (expired members are counted out, not removed). */
+  async countRealms(realms: string[], now = Date.now()): Promise<number[]> {
+    return Promise.all(realms.map((realm) => this.redis.zcount(keys.activeUsersOfRealm(realm), `(${now}`, '+inf')));
+  }
+
   /** Whether `aor` holds a live registration (a refresh does not count as a new device). */
   async isRegistered(aor: string, realm: string, now = Date.now()): Promise<boolean> {
     const score = await this.redis.zscore(keys.activeUsersOfRealm(realm), keys.user(aor));
