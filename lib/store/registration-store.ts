@@ -103,10 +103,10 @@ export class RegistrationStore {
     const entries: RegistrationPosition[] = [];
     let examined = 0;
     let last: RegistrationPosition | undefined;
-    for (let offset = 0; examined < budget; offset += PAGE_BATCH) {
+    for (let offset = 0; ; offset += PAGE_BATCH) {
       const flat = await this.redis.zrangebyscore(key, min, '+inf', 'WITHSCORES', 'LIMIT', offset, PAGE_BATCH);
       for (let i = 0; i < flat.length; i += 2) {
-        examined++;
+        if (examined++ >= budget) return { entries, next: last };
         // Every member is `user:<aor>` (ours and the reference's); anything else is not a registration.
         if (!flat[i].startsWith(USER_PREFIX)) continue;
         const position = { aor: flat[i].slice(USER_PREFIX.length), expiresAt: Number(flat[i + 1]) };
@@ -118,7 +118,6 @@ export class RegistrationStore {
       }
       if (flat.length < PAGE_BATCH * 2) return { entries };
     }
-    return { entries, next: last };
   }
 }
 
