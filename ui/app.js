@@ -241,6 +241,7 @@
     state.pages = append ? state.pages + 1 : 1;
     $('more').hidden = !page.nextCursor;
     $('registrations-empty').hidden = body.rows.length > 0;
+    $('registrations').hidden = body.rows.length === 0;
   }
 
   async function refreshRegistrationsIfFirstPage() {
@@ -279,16 +280,17 @@
       grantItem('direct queue calling', grant.allowDirectQueueCalling ? 'yes' : 'no'),
       grantItem('direct user calling', grant.allowDirectUserCalling ? 'yes' : 'no'),
       grantItem('SBC', text(detail.sbcAddress)));
+    // data-label: on a phone each binding is shown as a list of labelled lines instead of a wide row.
     $('detail-bindings').tBodies[0].replaceChildren(...detail.bindings.map((b) => el('tr', {},
-      el('td', {}, b.contact),
-      el('td', { class: 'nowrap' }, text(b.source)),
-      el('td', {}, text(b.transport)),
-      el('td', {}, text(b.userAgent)),
-      el('td', { class: 'wide' }, text(b.instanceId)),
-      el('td', { class: 'wide' }, b.path.length ? b.path.join(', ') : '–'),
-      el('td', { class: 'wide' }, text(b.callId)),
-      el('td', { class: 'wide' }, text(b.cseq)),
-      el('td', { class: 'nowrap' }, duration(b.expiresIn)))));
+      el('td', { 'data-label': 'Contact' }, b.contact),
+      el('td', { 'data-label': 'Source' }, text(b.source)),
+      el('td', { 'data-label': 'Transport' }, text(b.transport)),
+      el('td', { 'data-label': 'User agent' }, text(b.userAgent)),
+      el('td', { 'data-label': '+sip.instance' }, text(b.instanceId)),
+      el('td', { 'data-label': 'Path' }, b.path.length ? b.path.join(', ') : '–'),
+      el('td', { 'data-label': 'Call-ID' }, text(b.callId)),
+      el('td', { 'data-label': 'CSeq' }, text(b.cseq)),
+      el('td', { 'data-label': 'Expires in' }, duration(b.expiresIn)))));
     $('detail').hidden = false;
   }
 
@@ -403,6 +405,7 @@
         }),
       }, 'Unban')))));
     $('bans-empty').hidden = bans.length > 0;
+    $('bans').hidden = bans.length === 0;
   }
 
   // ---- start ----
