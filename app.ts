@@ -32,6 +32,10 @@ import { RegistrationCommands } from './lib/cli/registration-commands';
 import { RegbotCommands } from './lib/cli/regbot-commands';
 import { createCarrierPinger } from './lib/options/carrier-pinger';
 import type { SipRequester } from './lib/options/options-ping';
+import { RegisterStatsStore } from './lib/store/register-stats-store';
+import { RegisterMinuteRecorder } from './lib/ops/register-minute-recorder';
+import { operatorApiFor } from './lib/api/create-operator-api';
+import type { OpsRequestHandler } from './lib/api/operator-api';
 
 function readConfigOrExit(): Config {
   try {
@@ -90,8 +94,13 @@ function main(): void {
   sbcAddresses.start();
   const regbot = new Regbot({ config, db, redis, srf: drachtio.srf, alerter, logger, serverInfo: () => drachtio.serverInfo, metrics });
   metrics.watchRegbot(() => regbot.stateCounts());
+  const fsCommands = new FsCommands(redis, config.clusterId);
+  const registerStats = new RegisterStatsStore(redis, config.clusterId);
+  const minuteRecorder = new RegisterMinuteRecorder(registerStats,
+    { instanceId: regbot.snapshot().instanceId, countLive: () => store.countAll() }, logger);
+  metrics.onRegisterAnswered((status) => minuteRecorder.registerAnswered(status));
   const cli = new CliServer(config.socketPath, {
-    fs: new FsCommands(redis, config.clusterId),
+    fs: fsCommands,
     config: new ConfigCommands(logger),
     registrations: new RegistrationCommands(redis, store),
     regbot: new RegbotCommands(regbot),
@@ -107,10 +116,15 @@ function main(): void {
   drachtio.start();
   // Commands fail at once while Redis is not connected (no offline queue), so counting starts once it is.
   let userCount: { stop(): void } | undefined;
-  const startCounting = () => { userCount ??= startUserCountJob(() => store.countAll(), metrics, logger); };
+  const startCounting = () => {
+    userCount ??= startUserCountJob(() => store.countAll(), metrics, logger);
+    minuteRecorder.start();
+  };
   if (redis.status === 'ready') startCounting();
   else redis.once('ready', startCounting);
-  const ops = startOps(config, logger, metrics, { drachtio, db, redis }, () => regbot.snapshot());
+  const operator = operatorApiFor({ token: config.httpApiToken, clusterId: config.clusterId, redis, db, registrations: store, bindings,
+    fs: fsCommands, membership, regbot, stats: registerStats, logger });
+  const ops = startOps(config, logger, metrics, { drachtio, db, redis }, () => regbot.snapshot(), operator);
   logger.info({ drachtio: `${config.drachtio.host}:${config.drachtio.port}`, clusterId: config.clusterId },
     'sip-sidecar started');
 
@@ -124,16 +138,16 @@ function main(): void {
     { name: 'disconnect drachtio', run: () => drachtio.stop() },
     { name: 'close MySQL', run: () => within(db.close(), 1000) },
     { name: 'flush alerts', run: () => within(alerter.flush(), 1500) },
-    { name: 'stop metrics', run: () => { userCount?.stop(); return within(metrics.close(), 500); } },
+    { name: 'stop metrics', run: () => { userCount?.stop(); return within(Promise.all([metrics.close(), minuteRecorder.stop()]), 500); } },
     { name: 'close Redis', run: () => within(redis.quit(), 1000) },
   ], flushLogs);
 }
 
 /** /health, /ready, /metrics and /regbot on HTTP_PORT (0: off). A port in use is logged, not fatal: SIP matters more. */
 function startOps(config: Config, logger: Logger, metrics: Metrics, deps: ReadinessDeps,
-  regbot: () => object): Promise<OpsServer | undefined> {
+  regbot: () => object, operator: OpsRequestHandler | undefined): Promise<OpsServer | undefined> {
   if (config.httpPort === 0) return Promise.resolve(undefined);
-  return startOpsServer({ port: config.httpPort, checks: readinessChecks(deps), metrics, regbot, logger })
+  return startOpsServer({ port: config.httpPort, checks: readinessChecks(deps), metrics, regbot, operator, logger })
     .catch((err: Error) => {
       logger.error({ err: err.message, port: config.httpPort }, 'cannot start the ops HTTP server; /health, /ready and /metrics are off');
       return undefined;

@@ -13,6 +13,7 @@ const SECRETS = [
   'nonce-secret-for-tests', // REGISTRAR_NONCE_SECRET
   'pw-j2', 'pw-k', // carrier passwords of the regbot tests
   'do-not-print-me', // a DRACHTIO_SECRET given with invalid config
+  'operator-test-token-6f1d2c9a8b', 'hook-basic-pw-91bd', 'call-hook-pw-55e0', 'carrier-pw-7d2a', // operator API tests
 ];
 
 test('log secrets: no secret used by the tests appears in any service log line', (t) => {

@@ -142,6 +142,8 @@ export interface Config {
   regbot: RegbotConfig;
   /** Ours: port of the /health, /ready and /metrics server; 0 turns it off. */
   httpPort: number;
+  /** Ours: bearer token of the operator API and page on HTTP_PORT; unset turns both off. */
+  httpApiToken?: string;
   stats: StatsConfig;
 }
 
@@ -191,10 +193,22 @@ export function loadConfig(env: Env = process.env): Config {
     options: readOptions(reader),
     regbot: readRegbot(reader),
     httpPort: reader.int('HTTP_PORT', 3000, 0, PORT_MAX),
+    httpApiToken: readApiToken(reader),
     stats: readStats(reader),
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return config;
+}
+
+/** A token short enough to guess is refused rather than served behind. */
+const MIN_API_TOKEN_LENGTH = 16;
+
+function readApiToken(reader: EnvReader): string | undefined {
+  const token = reader.optionalString('HTTP_API_TOKEN');
+  if (token !== undefined && (token.length < MIN_API_TOKEN_LENGTH || /\s/.test(token))) {
+    reader.problem(`HTTP_API_TOKEN must be at least ${MIN_API_TOKEN_LENGTH} characters without spaces (e.g. openssl rand -hex 24)`);
+  }
+  return token;
 }
 
 function readCidrs(reader: EnvReader): string[] {

@@ -85,3 +85,14 @@ function toAccount(row: AccountRow): Account {
     registrationHook: hook,
   };
 }
+
+interface RealmRow extends RowDataPacket {
+  sip_realm: string;
+}
+
+/** The SIP realms accounts own (at most `max`, alphabetically): the operator page's list of realms. */
+export async function listSipRealms(db: Database, max: number): Promise<string[]> {
+  const rows = await db.select<RealmRow>(
+    'SELECT DISTINCT sip_realm FROM accounts WHERE sip_realm IS NOT NULL AND sip_realm <> \'\' ORDER BY sip_realm LIMIT ?', [max]);
+  return rows.map((row) => row.sip_realm);
+}

@@ -19,6 +19,8 @@ export interface OpsServerOptions {
   metrics: { render(): Promise<string>; contentType: string };
   /** GET /regbot: this instance's carrier registrations (no credentials in it); 404 without it. */
   regbot?: () => object;
+  /** Asked first (the operator API and page): resolves true when it answered the request. */
+  operator?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
   logger: Logger;
 }
 
@@ -58,6 +60,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
 }
 
 async function route(req: http.IncomingMessage, res: http.ServerResponse, options: OpsServerOptions): Promise<void> {
+  if (options.operator && await options.operator(req, res)) return;
   const path = (req.url ?? '/').split('?')[0];
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');

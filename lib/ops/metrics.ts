@@ -57,6 +57,7 @@ export class Metrics implements RegistrarMetrics, OptionsMetrics, RegbotMetrics 
   private readonly featureServers: Gauge;
   private readonly rtpServers: Gauge;
   private drachtioConnected: () => boolean = () => false;
+  private readonly registerListeners: Array<(status: number) => void> = [];
 
   constructor(private readonly statsd?: StatsD) {
     const registers = [this.registry];
@@ -96,7 +97,13 @@ export class Metrics implements RegistrarMetrics, OptionsMetrics, RegbotMetrics 
     this.drachtioConnected = isConnected;
   }
 
+  /** Also tells `listener` of each final REGISTER answer (the operator page's minute counts); it must be cheap. */
+  onRegisterAnswered(listener: (status: number) => void): void {
+    this.registerListeners.push(listener);
+  }
+
   registerAnswered(status: number, latencyMs: number, fastPath: boolean): void {
+    for (const listener of this.registerListeners) listener(status);
     this.registerResponses.inc({ status: String(status) });
     this.registerDuration.observe({ path: fastPath ? 'fast' : 'full' }, latencyMs / 1000);
     const name = fastPath ? 'sbc.registration.cached.response_time' : 'sbc.registration.total.response_time';

@@ -242,6 +242,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       path: request.path,
       source: sourceOf(request),
       transport: request.transport,
+      userAgent: request.userAgent,
       legacy: buildRecord(request, contact, grant, granted),
     });
   }

@@ -7,6 +7,8 @@ import { bindingKeyFor } from './binding-key';
 
 const CONTACT_REQUIRED = 'Contact header is required for REGISTER requests';
 const INVALID_AOR = 'Invalid address of record';
+/** Longest User-Agent kept with a binding: enough for any real device, bounded for a hostile one. */
+export const USER_AGENT_MAX = 200;
 
 /**
  * Reads a REGISTER into a RegisterRequest, refusing it with jambonz's answers in jambonz's order:
@@ -62,6 +64,7 @@ function buildRequest(req: SrfRequest, header: HeaderLookup, contactHeader: stri
     expiresHeader: expiresHeader === undefined ? undefined : parseDeltaSeconds(expiresHeader),
     path: pathOf(header),
     authorization: header('Authorization'),
+    userAgent: header('User-Agent')?.slice(0, USER_AGENT_MAX),
   };
 }
 

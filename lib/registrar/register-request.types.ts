@@ -28,6 +28,8 @@ export interface RegisterRequest {
   /** Path header values (RFC 3327) when the device sent them and supports path. */
   path?: string[];
   authorization?: string;
+  /** User-Agent, cut to USER_AGENT_MAX characters: stored with the binding for operators. */
+  userAgent?: string;
 }
 
 export interface RequestContact {

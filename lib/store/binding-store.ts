@@ -31,6 +31,8 @@ export interface BindingInput {
   /** Packet source, 'ip:port'. */
   source: string;
   transport?: string;
+  /** The REGISTER's User-Agent (shortened), for operators. */
+  userAgent?: string;
   /**
    * The jambonz `user:<aor>` record to mirror while this binding is the most recently updated live
    * one. Its expiryTime is overwritten with this binding's expiry (now + expires*1000) so the record,
@@ -171,6 +173,23 @@ export class BindingStore {
     const result = await this.apply(aor, realmOf(aor), { upserts: [] }, now);
     // An empty change can be neither out of order nor over the limit.
     return result.ok ? result.bindings : [];
+  }
+
+  /**
+   * Read only, for operator views: the AoR's live bindings, most recently updated first. Unlike list() it
+   * neither prunes nor re-mirrors, so reading many AoRs writes nothing.
+   */
+  async peek(aor: string, now = Date.now()): Promise<StoredBinding[]> {
+    const values = Object.values(await this.redis.hgetall(keys.bindings(aor)));
+    const bindings = values.flatMap((raw) => {
+      try {
+        const binding = parseStored(raw, now);
+        return binding.expiresAt > now ? [binding] : [];
+      } catch {
+        return [];
+      }
+    });
+    return bindings.sort((a, b) => b.updatedAt - a.updatedAt);
   }
 
   /**

@@ -23,6 +23,8 @@ export const keys = {
   authFailuresByAor: (aor: string): string => `auth-failures:aor:${aor}`,
   /** Ours: a banned source address; REGISTERs from it are refused before MySQL or the hook. */
   bannedSource: (ip: string): string => `banned-source:${ip}`,
+  /** Ours: every banned source (zset, member the IP, score = ban expiry in ms), so bans are listed without a SCAN. */
+  bannedSources: 'banned-sources',
 
   regbotToken: (cluster: string): string => `${cluster}:regbot-token`,
   /** Ours: live regbot instances (zset, member instance id, score = heartbeat expiry in ms). */
@@ -40,4 +42,12 @@ export const keys = {
   optionsPingerLease: (cluster: string): string => `${cluster}:options-pinger-token`,
   blacklistedGateway: (sipGatewaySid: string): string => `blacklist-sip-gateway:${sipGatewaySid}`,
   ephemeralGatewayIp: (ip: string): string => `eph-gw-ip:${ip}`,
+  /**
+   * Ours: one instance's REGISTER outcomes in one minute (hash: outcome class → count, `live` → registrations
+   * seen), `minute` in minutes since the epoch; kept a little over an hour for the operator page's charts.
+   */
+  registerMinute: (cluster: string, instanceId: string, minute: number): string =>
+    `${cluster}:register-minute:${instanceId}:${minute}`,
+  /** Ours: instances that wrote minute buckets (zset, score = last write in ms), so a reader knows whose to sum. */
+  registerMinuteWriters: (cluster: string): string => `${cluster}:register-minute-writers`,
 };

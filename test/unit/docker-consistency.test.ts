@@ -3,7 +3,8 @@
  * here: every variable the compose file gives the sidecar is one the config reads (and together they
  * pass loadConfig), host names are compose services, ports and secrets agree between the sidecar, the
  * drachtio config, MySQL and the demo seed, mounted files exist, and the image is multi-stage,
- * production-only, non-root, with a HEALTHCHECK on /health.
+ * production-only, non-root, with a HEALTHCHECK on /health. Prometheus scrapes the sidecar, and Grafana is
+ * provisioned with that Prometheus and the dashboard.
  */
 import test from 'tape';
 import fs from 'node:fs';
@@ -148,5 +149,47 @@ test('docker: the image is multi-stage, production-only, non-root, with a HEALTH
   }
   const ignore = fs.readFileSync(path.join(dockerDir, 'Dockerfile.dockerignore'), 'utf8');
   t.ok(/^node_modules$/m.test(ignore) && /^dist$/m.test(ignore), 'node_modules and dist stay out of the context');
+  t.end();
+});
+
+test('docker: Prometheus scrapes the sidecar; Grafana is provisioned with it and the dashboard', (t) => {
+  const config = loadConfig({ ...dockerfileEnv(), ...sidecarEnv });
+  const prometheus = services.prometheus;
+  const grafana = services.grafana;
+  t.ok(prometheus?.image?.startsWith('prom/prometheus:'), 'Prometheus');
+  t.ok(grafana?.image?.startsWith('grafana/grafana:'), 'Grafana');
+  for (const service of [prometheus, grafana]) {
+    for (const mount of mountSources(service)) t.ok(fs.existsSync(mount.source), `${path.relative(root, mount.source)} exists`);
+  }
+  const promConfigMount = mountSources(prometheus).find((m) => m.target === '/etc/prometheus/prometheus.yml');
+  const promConfig = parse(fs.readFileSync(promConfigMount?.source ?? '', 'utf8')) as
+    { scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[] };
+  const job = promConfig.scrape_configs.find((c) => c.job_name === 'sip-sidecar');
+  t.deepEqual(job?.static_configs.flatMap((c) => c.targets), [`sidecar:${config.httpPort}`], 'scrapes the sidecar service on HTTP_PORT');
+  t.equal(job?.metrics_path ?? '/metrics', '/metrics', 'at /metrics');
+
+  const mountOf = (suffix: string) => mountSources(grafana).find((m) => m.source.endsWith(suffix));
+  const datasourceDir = mountOf(path.join('grafana', 'provisioning', 'datasources'));
+  const dashboardsProvider = mountOf(path.join('grafana', 'provisioning', 'dashboards'));
+  const dashboardsDir = mountOf(path.join('grafana', 'dashboards'));
+  t.equal(datasourceDir?.target, '/etc/grafana/provisioning/datasources', 'datasources provisioned');
+  t.equal(dashboardsProvider?.target, '/etc/grafana/provisioning/dashboards', 'dashboard provider provisioned');
+  const datasources = fs.readdirSync(datasourceDir?.source ?? '').flatMap((file) =>
+    (parse(fs.readFileSync(path.join(datasourceDir?.source ?? '', file), 'utf8')) as { datasources: { uid: string; type: string; url: string }[] }).datasources);
+  const source = datasources.find((d) => d.type === 'prometheus');
+  const url = new URL(source?.url ?? 'http://invalid');
+  t.ok(services[url.hostname] === prometheus, `the datasource points at the prometheus service (${source?.url})`);
+  t.equal(url.port, '9090', 'on Prometheus\' port');
+  const providers = fs.readdirSync(dashboardsProvider?.source ?? '').flatMap((file) =>
+    (parse(fs.readFileSync(path.join(dashboardsProvider?.source ?? '', file), 'utf8')) as { providers: { options: { path: string } }[] }).providers);
+  t.ok(providers.some((p) => p.options.path === dashboardsDir?.target), 'the provider loads the mounted dashboards directory');
+  const dashboards = fs.readdirSync(dashboardsDir?.source ?? '').filter((file) => file.endsWith('.json'));
+  t.deepEqual(dashboards, ['sip-sidecar.json'], 'the sip-sidecar dashboard');
+  const dashboard = JSON.parse(fs.readFileSync(path.join(dashboardsDir?.source ?? '', 'sip-sidecar.json'), 'utf8')) as
+    { panels: { title: string; type: string; datasource?: { uid: string } }[] };
+  const wrong = dashboard.panels.filter((p) => p.type !== 'row' && p.datasource?.uid !== source?.uid).map((p) => p.title);
+  t.deepEqual(wrong, [], `every panel queries the provisioned datasource (uid ${source?.uid})`);
+  const hostPorts = Object.values(services).flatMap((service) => (service.ports ?? []).map((port) => port.split(':')[0] + (port.includes('/udp') ? '/udp' : '')));
+  t.equal(new Set(hostPorts).size, hostPorts.length, `no host port published twice (${hostPorts.join(', ')})`);
   t.end();
 });
