@@ -19,8 +19,8 @@ export interface SweepResult {
 
 /**
  * The cluster's membership sets in Redis (`<cluster>:active-fs`, `:fs-service-url`, `:active-rtp`), with
- * jambonz's contents, plus a shared last-seen zset per set (ours) so that expiry does not depend on which
- * sidecar drachtio happened to give a server's pings to.
+ * jambonz's contents, plus the shared last-seen hash per set (jambonz 0.9.7's `<set>:lastseen`) so that
+ * expiry does not depend on which sidecar, of either kind, drachtio happened to give a server's pings to.
  */
 export class MembershipRegistry {
   constructor(private readonly redis: Redis, private readonly cluster: string) {}
