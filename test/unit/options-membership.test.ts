@@ -4,7 +4,8 @@
  */
 import test from 'tape';
 import { parseStatusPing } from '../../lib/options/status-ping';
-import { StatusPingTrust } from '../../lib/options/status-trust';
+import { SourceTrust, STATUS_PING_IGNORED } from '../../lib/options/source-trust';
+import { TopologyDiscovery } from '../../lib/options/topology-discovery';
 import { MembershipRegistry } from '../../lib/options/membership-registry';
 import { CidrSet } from '../../lib/net/cidr';
 import { createTestRedis, flushTestRedis } from '../support/test-redis';
@@ -30,13 +31,23 @@ test('options unit: parseStatusPing', (t) => {
   t.end();
 });
 
-test('options unit: StatusPingTrust', (t) => {
-  const trust = new StatusPingTrust([new CidrSet(['10.0.0.0/8']), new CidrSet(['203.0.113.7/32', 'fd00::/8'])]);
+test('options unit: SourceTrust', (t) => {
+  const trust = new SourceTrust([new CidrSet(['10.0.0.0/8']), new CidrSet(['203.0.113.7/32', 'fd00::/8'])], STATUS_PING_IGNORED);
   t.ok(trust.isTrusted('10.1.2.3'), 'inside the network');
   t.ok(trust.isTrusted('203.0.113.7'), 'on the extra allow-list');
   t.ok(trust.isTrusted('fd00::1'), 'IPv6 allow-list');
   t.notOk(trust.isTrusted('203.0.113.8'), 'outside both');
   t.notOk(trust.isTrusted('not-an-ip'), 'garbage is never trusted');
+  t.end();
+});
+
+test('options unit: a discovery request is X-Jambonz-Discover: true in any case, as the reference reads it', (t) => {
+  const lookup = (value?: string) => (name: string) => (name.toLowerCase() === 'x-jambonz-discover' ? value : undefined);
+  t.ok(TopologyDiscovery.isRequest(lookup('true')), 'true');
+  t.ok(TopologyDiscovery.isRequest(lookup(' TRUE ')), 'any case, blanks ignored');
+  t.notOk(TopologyDiscovery.isRequest(lookup('1')), '1 is not true');
+  t.notOk(TopologyDiscovery.isRequest(lookup('yes')), 'nor is yes');
+  t.notOk(TopologyDiscovery.isRequest(lookup(undefined)), 'absent');
   t.end();
 });
 
