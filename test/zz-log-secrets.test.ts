@@ -13,6 +13,7 @@ const SECRETS = [
   'nonce-secret-for-tests', // REGISTRAR_NONCE_SECRET
   'pw-j2', 'pw-k', // carrier passwords of the regbot tests
   'do-not-print-me', // a DRACHTIO_SECRET given with invalid config
+  'pbx-secret', 'sp-secret', 'other-secret', // inbound credentials of the auth trunk tests
 ];
 
 test('log secrets: no secret used by the tests appears in any service log line', (t) => {

@@ -5,8 +5,9 @@ const MAX_REMEMBERED = 1000;
 
 /**
  * Decides whether a source may do something an OPTIONS can ask for: change the cluster's membership (a
- * status ping) or read its topology (a discovery request). The reference lets anyone do both, so any host
- * that can reach the SBC could make itself a feature server or map the cluster; we allow only the given
+ * status ping) or read its topology (a discovery request). Were anyone allowed, any host that can reach the
+ * SBC could make itself a feature server or map the cluster's internal addresses (jambonz restricts status
+ * pings to JAMBONES_NETWORK_CIDR since 0.9.7 but answers discovery to anyone); we allow only the given
  * networks (the private network JAMBONES_NETWORK_CIDR and the operator's allow-lists), and answer other
  * sources as an ordinary external ping.
  */
