@@ -32,6 +32,8 @@ async function startSidecar(env: Record<string, string>): Promise<void> {
     ...env,
   });
   await service.waitForLog(connectedToDrachtio, 15000);
+  // Discovery reads Redis at once; commands fail while the service's Redis client is still connecting.
+  await service.waitForLog((line) => line.msg === 'redis ready', 15000);
 }
 
 /** One OPTIONS from `ip`; returns the status, Content-Type and body of the answer. */

@@ -103,6 +103,8 @@ async function startOurs(): Promise<void> {
     HTTP_PORT: '0',
   });
   await service.waitForLog(connectedToDrachtio, 15000);
+  // Status pings need Redis; commands fail while the service's Redis client is still connecting.
+  await service.waitForLog((line) => line.msg === 'redis ready', 15000);
 }
 
 const startTheirs = async () => {
