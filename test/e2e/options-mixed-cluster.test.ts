@@ -6,6 +6,9 @@
  * from; a member nobody hears from is expired, by either of them alone.
  */
 import test from 'tape';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type Redis from 'ioredis';
 import { DrachtioStandIn } from '../support/drachtio';
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService } from '../support/service';
@@ -32,6 +35,8 @@ let reference: ReferenceOptionsSidecar;
 let ours: Target;
 let theirs: Target;
 const clients: UdpSipClient[] = [];
+/** Its own CLI socket: the service is killed in the last phase, which leaves the file behind. */
+const SOCKET = path.join(os.tmpdir(), `sip-sidecar-mixed-${process.pid}.sock`);
 
 interface Server {
   client: UdpSipClient;
@@ -101,6 +106,7 @@ async function startOurs(): Promise<void> {
     EXPIRES_INTERVAL: String(EXPIRES_MS),
     CHECK_EXPIRES_INTERVAL: String(CHECK_MS),
     HTTP_PORT: '0',
+    SBC_SOCKET_PATH: SOCKET,
   });
   await service.waitForLog(connectedToDrachtio, 15000);
   // Status pings need Redis; commands fail while the service's Redis client is still connecting.
@@ -155,32 +161,38 @@ test('mixed cluster: neither expires a member only the other hears from; a silen
   t.notOk(await redis.hexists(`${ACTIVE_FS}:lastseen`, silent.member), 'and its last-seen entry is gone');
 });
 
+/**
+ * `member` checked in once, at `stampedAt`, with a sidecar that has stopped since: it must still be a member
+ * just before one interval has passed, and then be removed, with its stamp, by the sidecar still running.
+ */
+async function expiresOneIntervalAfter(t: test.Test, member: string, stampedAt: number, remover: string): Promise<void> {
+  await sleep(stampedAt + EXPIRES_MS - 300 - Date.now());
+  t.ok(await redis.sismember(ACTIVE_FS, member), 'just before the interval it is still a member (the other\'s stamp counts)');
+  t.ok(await goneWithin(stampedAt + EXPIRES_MS + 2 * CHECK_MS + 1500 - Date.now(), ACTIVE_FS, member),
+    `one interval after its only ping ${remover} removed it, with its last-seen entry`);
+}
+
 test('mixed cluster: our sidecar alone expires a member only the reference heard from, once it is silent', async (t) => {
   const d = await featureServer('127.0.0.46');
-  await ping(d, theirs);
   pingers[2].stop();
   pingers[3].stop();
+  const stampedAt = Date.now();
+  await ping(d, theirs);
   await reference.stop();
-  const seenAt = Date.now();
-  await sleep(EXPIRES_MS - 500);
-  t.ok(await redis.sismember(ACTIVE_FS, d.member), 'before the interval it is still a member (the reference\'s stamp counts)');
-  t.ok(await goneWithin(seenAt + EXPIRES_MS + 2 * CHECK_MS + 1500 - Date.now(), ACTIVE_FS, d.member),
-    'one interval after its only ping our sweep removed it, with its last-seen entry');
+  await expiresOneIntervalAfter(t, d.member, stampedAt, 'our sweep');
   t.ok(await redis.sismember(ACTIVE_FS, a.member), 'the member our sidecar still hears stays');
 });
 
 test('mixed cluster: the reference alone expires a member only our sidecar heard from, once it is silent', async (t) => {
   await startTheirs();
   const e = await featureServer('127.0.0.47');
-  await ping(e, ours);
   pingers.forEach((p) => p.stop());
   pingers = [keepPinging(b, theirs)];
-  await service.stop();
-  const seenAt = Date.now();
-  await sleep(EXPIRES_MS - 500);
-  t.ok(await redis.sismember(ACTIVE_FS, e.member), 'before the interval it is still a member');
-  t.ok(await goneWithin(seenAt + EXPIRES_MS + 2 * CHECK_MS + 1500 - Date.now(), ACTIVE_FS, e.member),
-    'one interval after its only ping the reference removed it: it reads the stamp our sidecar wrote');
+  const stampedAt = Date.now();
+  await ping(e, ours);
+  // Killed rather than stopped: a graceful stop could outlast the interval; a crashed peer is the case anyway.
+  await service.stop('SIGKILL');
+  await expiresOneIntervalAfter(t, e.member, stampedAt, 'the reference (reading the stamp our sidecar wrote)');
   t.ok(reference.expired.some((x) => x.set === ACTIVE_FS && x.key === e.member), 'the reference logged the expiry');
   t.ok(await goneWithin(EXPIRES_MS + 1000, ACTIVE_FS, a.member), 'so is the server last heard by our (now stopped) sidecar');
   t.ok(await redis.sismember(ACTIVE_FS, b.member), 'the member the reference still hears stays');
@@ -192,6 +204,7 @@ test('mixed cluster: tear-down', async (t) => {
   await reference.stop();
   await service.stop();
   await standIn.stop();
+  fs.rmSync(SOCKET, { force: true });
   await flushTestRedis(redis);
   redis.disconnect();
   t.pass('stopped');
