@@ -20,7 +20,8 @@ import { createRegistrar } from './lib/registrar/create-registrar';
 import type { SbcIdentity } from './lib/registrar/register-handler';
 import { startExpiredBindingPruner } from './lib/registrar/expired-binding-pruner';
 import { MembershipRegistry } from './lib/options/membership-registry';
-import { StatusPingTrust } from './lib/options/status-trust';
+import { SourceTrust, STATUS_PING_IGNORED } from './lib/options/source-trust';
+import { createTopologyDiscovery } from './lib/options/create-topology-discovery';
 import { startExpirySweeper } from './lib/options/expiry-sweeper';
 import { Regbot } from './lib/regbot/regbot';
 import { SbcAddresses } from './lib/db/sbc-addresses';
@@ -84,8 +85,9 @@ function main(): void {
     void sbcAddresses.refresh();
   });
   const membership = new MembershipRegistry(redis, config.clusterId);
-  const trust = new StatusPingTrust([network, new CidrSet(config.options.trustedCidrs)]);
-  router.on('options', countingOptions(createOptionsHandler({ membership, trust, metrics }), metrics));
+  const trust = new SourceTrust([network, new CidrSet(config.options.trustedCidrs)], STATUS_PING_IGNORED);
+  const discovery = createTopologyDiscovery(config, { db, membership, network, drachtioVersion: () => drachtio.serverInfo?.version });
+  router.on('options', countingOptions(createOptionsHandler({ membership, trust, metrics, discovery }), metrics));
   const sweeper = startExpirySweeper(membership, {
     expiresMs: config.options.expiresIntervalMs, periodMs: config.options.checkExpiresIntervalMs,
   }, logger, metrics);

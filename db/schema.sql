@@ -13,6 +13,7 @@ DROP TABLE IF EXISTS account_subscriptions;
 DROP TABLE IF EXISTS products;
 DROP TABLE IF EXISTS sbc_addresses;
 DROP TABLE IF EXISTS system_information;
+DROP TABLE IF EXISTS schema_version;
 DROP TABLE IF EXISTS sip_gateways;
 DROP TABLE IF EXISTS voip_carriers;
 DROP TABLE IF EXISTS clients;
@@ -193,6 +194,13 @@ CREATE TABLE system_information
   monitoring_domain_name VARCHAR(255),
   private_network_cidr VARCHAR(8192),
   log_level ENUM('info','debug') NOT NULL DEFAULT 'info'
+);
+
+-- The jambonz release the database is at (one row, e.g. 'v0.9.7', written by jambonz-api-server's
+-- installer and upgrade script); read for topology discovery.
+CREATE TABLE schema_version
+(
+  version VARCHAR(16)
 );
 
 CREATE TABLE sbc_addresses

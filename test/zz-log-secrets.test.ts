@@ -14,6 +14,7 @@ const SECRETS = [
   'pw-j2', 'pw-k', // carrier passwords of the regbot tests
   'do-not-print-me', // a DRACHTIO_SECRET given with invalid config
   'operator-test-token-6f1d2c9a8b', 'hook-basic-pw-91bd', 'call-hook-pw-55e0', 'carrier-pw-7d2a', // operator API tests
+  'pbx-secret', 'sp-secret', 'other-secret', // inbound credentials of the auth trunk tests
 ];
 
 test('log secrets: no secret used by the tests appears in any service log line', (t) => {

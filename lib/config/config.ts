@@ -60,6 +60,10 @@ export interface OptionsConfig {
   pingDownAfter: number;
   /** Ours: consecutive 200s before a down gateway is marked up again. */
   pingUpAfter: number;
+  /** JAMBONES_SERVER_CONTROL: answer `X-Jambonz-Discover: true` OPTIONS with the cluster's topology. */
+  serverControl: boolean;
+  /** Ours: sources, beyond the status-ping trust (JAMBONES_NETWORK_CIDR, OPTIONS_TRUSTED_CIDR), that may ask. */
+  discoveryTrustedCidrs: string[];
 }
 
 export interface RegbotConfig {
@@ -355,7 +359,14 @@ function readOptions(reader: EnvReader): OptionsConfig {
     pingTimeoutMs: reader.int('OPTIONS_PING_TIMEOUT_MS', 5000, 100, 60000),
     pingDownAfter: reader.int('OPTIONS_PING_DOWN_AFTER', 2, 1, 100),
     pingUpAfter: reader.int('OPTIONS_PING_UP_AFTER', 1, 1, 100),
+    serverControl: jambonzSwitch(reader, 'JAMBONES_SERVER_CONTROL'),
+    discoveryTrustedCidrs: readCidrList(reader, 'SERVER_CONTROL_TRUSTED_CIDR'),
   };
+}
+
+/** jambonz's server-control switches are on for 1, true or yes (any case) and off for anything else. */
+function jambonzSwitch(reader: EnvReader, name: string): boolean {
+  return /^(1|true|yes)$/i.test(reader.raw(name) ?? '');
 }
 
 function readRegbot(reader: EnvReader): RegbotConfig {

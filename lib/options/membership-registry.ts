@@ -12,6 +12,12 @@ export interface CheckInResult {
   changed: boolean;
 }
 
+export interface ClusterServers {
+  featureServers: string[];
+  sipServers: string[];
+  rtpServers: string[];
+}
+
 export interface SweepResult {
   set: string;
   removed: string[];
@@ -19,8 +25,8 @@ export interface SweepResult {
 
 /**
  * The cluster's membership sets in Redis (`<cluster>:active-fs`, `:fs-service-url`, `:active-rtp`), with
- * jambonz's contents, plus a shared last-seen zset per set (ours) so that expiry does not depend on which
- * sidecar drachtio happened to give a server's pings to.
+ * jambonz's contents, plus the shared last-seen hash per set (jambonz 0.9.7's `<set>:lastseen`) so that
+ * expiry does not depend on which sidecar, of either kind, drachtio happened to give a server's pings to.
  */
 export class MembershipRegistry {
   constructor(private readonly redis: Redis, private readonly cluster: string) {}
@@ -45,6 +51,24 @@ export class MembershipRegistry {
   async members(kind: MemberKind): Promise<string[]> {
     const set = kind === 'fs' ? keys.activeFeatureServers(this.cluster) : keys.activeRtpServers(this.cluster);
     return (await this.redis.smembers(set)).sort();
+  }
+
+  /**
+   * The cluster's servers as announced in Redis: feature servers (`ip:port`), SIP servers (the SBCs, kept
+   * by sbc-inbound in `<cluster>:active-sip`) and RTP servers, sorted, read in one transaction.
+   */
+  async servers(): Promise<ClusterServers> {
+    const replies = await this.redis.multi()
+      .smembers(keys.activeFeatureServers(this.cluster))
+      .smembers(keys.activeSipServers(this.cluster))
+      .smembers(keys.activeRtpServers(this.cluster))
+      .exec();
+    const [fs, sip, rtp] = (replies ?? []).map(([err, members]) => {
+      if (err) throw err;
+      return (members as string[]).sort();
+    });
+    if (!fs || !sip || !rtp) throw new Error('the cluster sets could not be read (transaction aborted)');
+    return { featureServers: fs, sipServers: sip, rtpServers: rtp };
   }
 
   /** Sizes of the active feature-server and RTP-server sets (the gauges). */

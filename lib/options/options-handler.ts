@@ -3,11 +3,14 @@ import type { Logger } from '../ops/logger';
 import type { OptionsMetrics } from '../ops/metrics';
 import type { MembershipRegistry } from './membership-registry';
 import { parseStatusPing, StatusPing } from './status-ping';
-import type { StatusPingTrust } from './status-trust';
+import type { SourceTrust } from './source-trust';
+import { TopologyDiscovery } from './topology-discovery';
 
 export interface OptionsHandlerDeps {
   membership: MembershipRegistry;
-  trust: StatusPingTrust;
+  trust: SourceTrust;
+  /** Present when JAMBONES_SERVER_CONTROL is on; otherwise X-Jambonz-Discover is an ordinary header. */
+  discovery?: TopologyDiscovery;
   /** Set-size gauges, fed from the check-in's own reply (no extra Redis call). */
   metrics?: Pick<OptionsMetrics, 'clusterMembers'>;
 }
@@ -15,11 +18,14 @@ export interface OptionsHandlerDeps {
 /**
  * Out-of-dialog OPTIONS. Keep-alives and health pings (carriers, clients, peers) get a plain 200. Status
  * pings from feature servers and RTP servers on the trusted network update the cluster's membership and
- * are answered 200 with `X-Members: <size of the set>`, or 503 when Redis fails.
+ * are answered 200 with `X-Members: <size of the set>`, or 503 when Redis fails. With server control on,
+ * a discovery request from a trusted source gets the cluster's topology instead.
  */
 export function createOptionsHandler(deps: OptionsHandlerDeps): SipHandler {
   return async (req, res, ctx) => {
-    const ping = parseStatusPing(pingSource(req));
+    const source = pingSource(req);
+    if (deps.discovery && await answeredDiscovery(deps.discovery, source, res, ctx.logger)) return;
+    const ping = parseStatusPing(source);
     if (!ping) {
       safeSend(res, 200, ctx);
       return;
@@ -48,6 +54,25 @@ async function answerStatusPing({ membership, metrics }: OptionsHandlerDeps, pin
     logger.error({ err: (err as Error).message, member: ping.member }, 'could not record a status ping');
     safeSend(res, 503, { logger });
   }
+}
+
+/** Answers a discovery request (200 with the topology as JSON, 503 when Redis fails); false when it is none. */
+async function answeredDiscovery(discovery: TopologyDiscovery, source: ReturnType<typeof pingSource>,
+  res: Parameters<SipHandler>[1], logger: Logger): Promise<boolean> {
+  if (!TopologyDiscovery.isRequest(source.header)) return false;
+  if (!discovery.trust.isTrusted(source.address)) {
+    discovery.trust.noteUntrusted(source.address, logger);
+    return false;
+  }
+  try {
+    const topology = await discovery.discover(logger);
+    logger.info({ source: source.address, topology }, 'answered a topology discovery request');
+    safeSend(res, 200, { logger }, { body: JSON.stringify(topology), headers: { 'Content-Type': 'application/json' } });
+  } catch (err) {
+    logger.error({ err: (err as Error).message, source: source.address }, 'could not read the cluster topology');
+    safeSend(res, 503, { logger });
+  }
+  return true;
 }
 
 function pingSource(req: SrfRequest): { address: string; port: number; header(name: string): string | undefined } {

@@ -13,6 +13,7 @@ import { HookGuard } from '../hook/hook-guard';
 import { NonceIssuer, nonceSecret } from '../sip/nonce';
 import { AccountDirectory } from './account-directory';
 import { DeviceLimitCheck } from './device-limit-check';
+import { AuthTrunkRegistrar } from './auth-trunk-registrar';
 import { Authenticator } from './authenticator';
 import { DigestGate } from './digest-gate';
 import { AbuseGuard } from './abuse-guard';
@@ -61,6 +62,7 @@ export function createRegistrar(config: Config, clients: RegistrarClients): SipH
       hookRetryAfter: settings.hookRetryAfter,
     }, clients.metrics),
     deviceLimits: new DeviceLimitCheck(db, store, alerter),
+    authTrunks: new AuthTrunkRegistrar(db, settings.accountCacheTtlMs, settings.accountCacheMax),
     digest: new DigestGate(new NonceIssuer(key.secret, settings.nonceLifetime), guardStore, settings.offerSha256),
     abuse: new AbuseGuard(guardStore, new RateLimiter(settings.rateLimitPerSec, settings.rateLimitBurst), {
       windowMs: settings.authFailureWindowSec * 1000,

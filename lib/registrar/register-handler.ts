@@ -17,6 +17,7 @@ import { advertisedExpires } from './nat';
 import type { DigestGate } from './digest-gate';
 import type { AbuseGuard } from './abuse-guard';
 import { decideExpires, ExpiryPolicy } from './expiry-policy';
+import { AuthTrunkRegistrar, trunkAcknowledgement } from './auth-trunk-registrar';
 
 export interface SbcIdentity {
   sbcAddress?: string;
@@ -30,6 +31,7 @@ export interface RegistrarDeps {
   bindings: BindingStore;
   authenticator: Authenticator;
   deviceLimits: DeviceLimitCheck;
+  authTrunks: AuthTrunkRegistrar;
   digest: DigestGate;
   abuse: AbuseGuard;
   requireUsernameMatch: boolean;
@@ -49,12 +51,15 @@ interface Answer {
   expires?: number;
   /** Answered by the refresh fast path (jambonz's "cached" REGISTER metric). */
   fastPath?: boolean;
+  /** The voip_carrier_sid of the auth trunk whose credentials the REGISTER carried. */
+  authTrunk?: string;
 }
 
 /**
  * Inbound REGISTER, in the order jambonz checks things: request sanity, the refresh fast path, the
- * account, hosted-mode limits, the digest challenge, authentication, then the binding. Each step
- * either answers or hands over to the next; every answer is logged once with its outcome.
+ * account, the digest challenge, authentication (an auth trunk's credentials first), hosted-mode limits,
+ * then the binding. Each step either answers or hands over to the next; every answer is logged once with
+ * its outcome.
  */
 export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   const now = deps.now ?? Date.now;
@@ -93,10 +98,6 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     }
     if (account && !account.isActive) return reject(403, 'Account has been deactivated');
     if (!account) return deps.hosting ? { status: 403 } : reject(403, 'Unknown or invalid realm');
-    if (deps.hosting && request.type === 'register') {
-      const limit = await deps.deviceLimits.check(account, request.aor, request.realm);
-      if (!limit.allowed) return { status: 503, reason: 'Max Devices Registered' };
-    }
     if (!credentials) return challenge(request, false);
     if (!credentials.ok || !gate) return reject(400, 'Malformed Authorization header');
     const passed = await unsettle(gate);
@@ -109,6 +110,8 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
 
   async function authenticate(account: Account, request: RegisterRequest, credentials: DigestCredentials,
     req: SrfRequest, cap: number, logger: Logger): Promise<Answer> {
+    const trunk = await asAuthTrunk(account, request, credentials, logger);
+    if (trunk) return trunk;
     if (deps.requireUsernameMatch && credentials.username !== request.aor.slice(0, request.aor.lastIndexOf('@'))) {
       await noteFailure(request, logger);
       return reject(403, 'Username does not match the address of record');
@@ -126,7 +129,30 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       if (decision.retryAfter) headers['Retry-After'] = String(decision.retryAfter);
       return { status: decision.status, headers };
     }
+    // Devices are counted only once authenticated (jambonz 0.9.7): an unauthenticated REGISTER learns
+    // nothing about the account's limit and triggers no alert.
+    if (deps.hosting && request.type === 'register') {
+      const limit = await deps.deviceLimits.check(account, request.aor, request.realm);
+      if (!limit.allowed) return { status: 503, reason: 'Max Devices Registered' };
+    }
     return request.type === 'unregister' ? unregister(request, decision.grant) : register(request, decision.grant, cap);
+  }
+
+  /**
+   * A REGISTER carrying the credentials of one of the account's auth trunks is acknowledged and not stored
+   * (AuthTrunkRegistrar); undefined when the credentials are no trunk's. 503 when MySQL cannot say.
+   */
+  async function asAuthTrunk(account: Account, request: RegisterRequest, credentials: DigestCredentials,
+    logger: Logger): Promise<Answer | undefined> {
+    try {
+      const trunk = await deps.authTrunks.match(account, credentials);
+      if (!trunk) return undefined;
+      logger.info({ carrier: trunk.voipCarrierSid, name: trunk.name }, 'REGISTER carried an auth trunk\'s credentials; acknowledged, not stored');
+      return { ...trunkAcknowledgement(request), authTrunk: trunk.voipCarrierSid };
+    } catch (err) {
+      logger.error({ err: (err as Error).message, account: account.accountSid }, 'auth trunk lookup failed');
+      return { status: 503, headers: { 'Retry-After': '30' } };
+    }
   }
 
   async function noteFailure(request: RegisterRequest, logger: Logger): Promise<void> {
@@ -332,6 +358,7 @@ function send(res: SrfResponse, ctx: RequestContext, answer: Answer, request: Re
     transport: request?.transport,
     status: answer.status,
     expires: answer.expires,
+    authTrunk: answer.authTrunk,
     latencyMs,
   }, 'register outcome');
 }

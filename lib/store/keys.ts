@@ -34,10 +34,13 @@ export const keys = {
   activeRtpServers: (cluster: string): string => `${cluster}:active-rtp`,
   drainedFeatureServers: (cluster: string): string => `${cluster}:drained-fs`,
   /**
-   * Ours: when each member of a membership set (the key given) last checked in, a zset scored in ms. Shared
-   * by every sidecar, so a member pinging only another sidecar is not expired by this one.
+   * When each member of a membership set (the key given) last checked in: a hash member → epoch ms, the
+   * record jambonz's sidecar keeps since 0.9.7. Shared by every sidecar of either kind, so a member
+   * pinging only another sidecar is not expired by this one.
    */
-  membershipLastSeen: (setKey: string): string => `${setKey}:last-seen`,
+  membershipLastSeen: (setKey: string): string => `${setKey}:lastseen`,
+  /** The SIP servers (SBCs) of the cluster, kept by sbc-inbound; read for topology discovery. */
+  activeSipServers: (cluster: string): string => `${cluster}:active-sip`,
   /** Ours: the lease held by the one sidecar of the cluster that pings carrier gateways. */
   optionsPingerLease: (cluster: string): string => `${cluster}:options-pinger-token`,
   blacklistedGateway: (sipGatewaySid: string): string => `blacklist-sip-gateway:${sipGatewaySid}`,

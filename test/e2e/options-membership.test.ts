@@ -69,7 +69,7 @@ test('options membership: set-up', async (t) => {
 test('options membership: an OPTIONS without status headers is an external ping: 200, nothing recorded', async (t) => {
   const response = await ping(t, '127.0.0.10', []);
   t.equal(headerOf(response, 'X-Members'), undefined, 'no X-Members');
-  const membershipKeys = [ACTIVE_FS, ACTIVE_RTP, FS_URLS].flatMap((key) => [key, `${key}:last-seen`]);
+  const membershipKeys = [ACTIVE_FS, ACTIVE_RTP, FS_URLS].flatMap((key) => [key, `${key}:lastseen`]);
   t.equal(await redis.exists(...membershipKeys), 0, 'no membership key written');
 });
 
@@ -83,8 +83,8 @@ test('options membership: feature servers join with X-FS-Status: open; X-Members
   t.deepEqual(await members(ACTIVE_FS), [`127.0.0.20:${await portOf('127.0.0.20')}`, `127.0.0.21:${await portOf('127.0.0.21')}`],
     'active-fs holds ip:port of each');
   t.deepEqual(await members(FS_URLS), ['http://127.0.0.20:3000'], 'fs-service-url holds the announced URL');
-  const seen = await redis.zscore(`${ACTIVE_FS}:last-seen`, `127.0.0.20:${await portOf('127.0.0.20')}`);
-  t.ok(seen !== null && Math.abs(Number(seen) - Date.now()) < 5000, 'last-seen is stamped in ms');
+  const seen = await redis.hget(`${ACTIVE_FS}:lastseen`, `127.0.0.20:${await portOf('127.0.0.20')}`);
+  t.ok(seen !== null && Math.abs(Number(seen) - Date.now()) < 5000, 'last-seen is stamped in ms in jambonz\'s <set>:lastseen hash');
 });
 
 test('options membership: RTP servers join active-rtp by IP with their own count', async (t) => {
@@ -147,7 +147,7 @@ test('options membership: status pings from outside the trusted network change n
 });
 
 test('options membership: a Redis error answers 503', async (t) => {
-  await redis.del(ACTIVE_FS, `${ACTIVE_FS}:last-seen`);
+  await redis.del(ACTIVE_FS, `${ACTIVE_FS}:lastseen`);
   await redis.set(ACTIVE_FS, 'not-a-set');
   await ping(t, '127.0.0.20', ['X-FS-Status: open'], 503);
   await redis.del(ACTIVE_FS);
@@ -170,7 +170,7 @@ test('options membership: members that stop checking in expire; leftovers found 
   await sleep(1100);
   t.deepEqual(await members(ACTIVE_FS), [member], 'the leftover that never checked in is gone');
   t.deepEqual(await members(ACTIVE_RTP), [], 'so is the leftover RTP server');
-  t.equal(await redis.zscore(`${ACTIVE_FS}:last-seen`, '10.9.9.9:5060'), null, 'with its last-seen entry');
+  t.equal(await redis.hget(`${ACTIVE_FS}:lastseen`, '10.9.9.9:5060'), null, 'with its last-seen entry');
   await sleep(1200);
   t.deepEqual(await members(ACTIVE_FS), [], 'the server that stopped pinging is gone one interval after its last ping');
   await sleep(300);

@@ -1,6 +1,6 @@
 /**
  * Hosted mode (JAMBONES_HOSTING): bare 403 for unknown realms, and the device limit from the account's
- * subscription, counted per realm exactly.
+ * subscription, counted per realm exactly, checked once the device has authenticated (jambonz 0.9.7).
  */
 import test from 'tape';
 import { createRegistrarBed, RegistrarBed } from '../support/registrar-bed';
@@ -12,7 +12,8 @@ const NO_PLAN = 'noplan.example.com';
 let bed: RegistrarBed;
 
 async function registerDevice(t: test.Test, user: string, domain: string, expect = 200, localPort?: number) {
-  const scenario = expect === 200 ? 'register-auth' : 'register-noauth';
+  // A device over the limit is refused only after authenticating; an unknown realm before the challenge.
+  const scenario = expect === 200 ? 'register-auth' : expect === 503 ? 'register-auth-fail' : 'register-noauth';
   return expectSippSuccess(t, registerRun(scenario, {
     target: bed.target, devices: { user, password: 'pw', domain }, expect, localPort: localPort ?? await findFreePort(),
   }), `${user}@${domain} → ${expect}`);
@@ -54,8 +55,9 @@ test('hosted: the limit (device=2, ratio 0) admits exactly two devices', async (
   const answer = receivedResponses(refused).find((msg) => msg.startsWith('SIP/2.0 503'));
   t.equal(answer?.split('\r\n')[0], 'SIP/2.0 503 Max Devices Registered', 'reason phrase');
   t.notOk(await bed.redis.exists(`user:d3@${HOSTED}`), 'd3 not stored');
+  t.ok(receivedResponses(refused).some((msg) => msg.startsWith('SIP/2.0 401')), 'd3 was challenged first, not refused unauthenticated');
   const hookCalls = bed.hook.requests.filter((r) => (r.json as { username?: string })?.username === 'd3');
-  t.equal(hookCalls.length, 0, 'the refused device never reached the hook');
+  t.equal(hookCalls.length, 1, 'and refused once the hook had authenticated it');
   await registerDevice(t, 'd1', HOSTED);
   t.pass('a registered device may still refresh at the limit');
   const alert = await bed.service?.waitForLog((line) => (line.alert as { alert_type?: string } | undefined)?.alert_type === 'account-device-limit', 3000)

@@ -268,6 +268,7 @@ const TABLES_CHILD_FIRST = [
   'clients',
   'sbc_addresses',
   'system_information',
+  'schema_version',
   'applications',
   'accounts',
   'service_providers',

@@ -8,8 +8,11 @@ import crypto from 'node:crypto';
 export interface UdpSipClient {
   localAddress: string;
   localPort: number;
-  /** Sends `message` and resolves with the first final response whose CSeq matches, or rejects after `timeoutMs`. */
-  request(message: string, timeoutMs?: number): Promise<string>;
+  /**
+   * Sends `message` (to the client's target, or to `to`) and resolves with the first final response whose
+   * Call-ID and CSeq match, or rejects after `timeoutMs`.
+   */
+  request(message: string, timeoutMs?: number, to?: { host: string; port: number }): Promise<string>;
   close(): void;
 }
 
@@ -28,7 +31,7 @@ export async function createUdpSipClient(localAddress = '127.0.0.1', target: { h
   return {
     localAddress,
     localPort: socket.address().port,
-    request(message, timeoutMs = 5000) {
+    request(message, timeoutMs = 5000, to = target) {
       const key = keyOf(message);
       return new Promise((resolve, reject) => {
         const waiter = { key, resolve: (msg: string) => { clearTimeout(timer); resolve(msg); } };
@@ -38,7 +41,7 @@ export async function createUdpSipClient(localAddress = '127.0.0.1', target: { h
           reject(new Error(`no final response to ${key}`));
         }, timeoutMs);
         waiters.push(waiter);
-        socket.send(message, target.port, target.host);
+        socket.send(message, to.port, to.host);
       });
     },
     close: () => socket.close(),
@@ -81,6 +84,24 @@ export function registerText(r: RegisterText): string {
     `Expires: ${r.expires ?? 600}`,
     ...(r.authorization ? [`Authorization: ${r.authorization}`] : []),
     ...(r.extraHeaders ?? []),
+    'Content-Length: 0',
+    '', '',
+  ].join('\r\n');
+}
+
+/** An out-of-dialog OPTIONS from the client, e.g. a feature server's status ping (`X-FS-Status: open`). */
+export function optionsText(client: { localAddress: string; localPort: number }, target: { host: string; port: number },
+  headers: string[] = []): string {
+  const callId = crypto.randomBytes(8).toString('hex');
+  return [
+    `OPTIONS sip:${target.host}:${target.port} SIP/2.0`,
+    `Via: SIP/2.0/UDP ${client.localAddress}:${client.localPort};branch=z9hG4bK${crypto.randomBytes(6).toString('hex')};rport`,
+    'Max-Forwards: 70',
+    `From: <sip:ping@${client.localAddress}:${client.localPort}>;tag=${callId.slice(0, 8)}`,
+    `To: <sip:${target.host}:${target.port}>`,
+    `Call-ID: ${callId}`,
+    'CSeq: 1 OPTIONS',
+    ...headers,
     'Content-Length: 0',
     '', '',
   ].join('\r\n');

@@ -14,6 +14,7 @@ const TABLES = [
   'clients',
   'products',
   'sbc_addresses',
+  'schema_version',
   'service_providers',
   'sip_gateways',
   'system_information',
