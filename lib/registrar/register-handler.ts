@@ -160,10 +160,11 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   }
 
   /**
-   * A device refreshing its one binding from the same address and Call-ID, well before it expires, was
-   * authenticated moments ago: the binding may be extended without a challenge if Redis agrees. The
-   * lifetime granted at the last authentication stands, since re-applying storm jitter on every refresh
-   * would ratchet it down.
+   * A device refreshing its one binding from the binding's address:port with the binding's Contact, well
+   * before it expires, was authenticated moments ago: the binding may be extended without a challenge if
+   * Redis agrees, whatever the Call-ID (a rebooted phone starts a new one; the reference answers it from
+   * its cache too). The lifetime granted at the last authentication stands, since re-applying storm jitter
+   * on every refresh would ratchet it down.
    */
   async function fastRefreshQuestion(request: RegisterRequest, cap: number): Promise<RefreshRequest | undefined> {
     const contact = request.contacts[0];
@@ -177,7 +178,6 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       cseq: request.cseq,
       source: sourceOf(request),
       sourceAddress: request.sourceAddress,
-      proxy: proxyOf(request),
       minRemainingMs: deps.natExpires * 1000,
       grantIfUnknown: cap,
       grantCeiling: Math.min(requestedFor(contact, request), deps.expiryPolicy.maxExpires),

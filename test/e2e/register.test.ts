@@ -326,6 +326,9 @@ test('register: accounts without a hook authenticate against clients', async (t)
   t.equal(record?.allow_direct_queue_calling, true, 'client flags stored');
   t.equal(record?.allow_direct_app_calling, false);
   t.equal(record?.callHook, undefined, 'no call hook for clients');
+  // sipp binds the same local port run after run: with alice's binding still live its next REGISTER would be
+  // a refresh of that binding, answered 200 without a challenge whatever its Call-ID.
+  await redisFlush();
   await expectSippSuccess(t, registerRun('register-auth-fail', {
     target: bed.target, devices: { user: 'alice', password: 'nope', domain: LOCAL },
   }), 'alice with a wrong password → 403');

@@ -63,7 +63,10 @@ export interface RegisterText {
   client: { localAddress: string; localPort: number };
   cseq: number;
   callId: string;
-  expires?: number;
+  /** Expires header; null leaves it out. Default 600. */
+  expires?: number | null;
+  /** Contact header value; null leaves the header out. Default `<sip:user@localAddress:localPort>`. */
+  contact?: string | null;
   authorization?: string;
   extraHeaders?: string[];
 }
@@ -77,8 +80,8 @@ export function registerText(r: RegisterText): string {
     `To: <sip:${r.user}@${r.realm}>`,
     `Call-ID: ${r.callId}`,
     `CSeq: ${r.cseq} REGISTER`,
-    `Contact: <sip:${r.user}@${r.client.localAddress}:${r.client.localPort}>`,
-    `Expires: ${r.expires ?? 600}`,
+    ...(r.contact === null ? [] : [`Contact: ${r.contact ?? `<sip:${r.user}@${r.client.localAddress}:${r.client.localPort}>`}`]),
+    ...(r.expires === null ? [] : [`Expires: ${r.expires ?? 600}`]),
     ...(r.authorization ? [`Authorization: ${r.authorization}`] : []),
     ...(r.extraHeaders ?? []),
     'Content-Length: 0',

@@ -1,0 +1,110 @@
+/**
+ * RFC 3261 / RFC 4475 behaviours of the registrar and the reference's own refresh rule (issue 13), with
+ * real SIP on the wire through the stand-in: what the device is answered and what is (or is not) in Redis.
+ */
+import test from 'tape';
+import { createRegistrarBed, RegistrarBed } from '../support/registrar-bed';
+import {
+  createUdpSipClient, registerText, RegisterText, sipHeader, sipHeaderValues, statusLine, UdpSipClient,
+} from '../support/udp-sip-client';
+import { buildAuthorization, parseChallenge } from '../../lib/sip/digest';
+
+const REALM = 'rfc.example.com';
+let bed: RegistrarBed;
+
+async function device(address: string): Promise<UdpSipClient> {
+  return createUdpSipClient(address, { host: '127.0.0.1', port: bed.standIn.sipPort });
+}
+
+type Register = Omit<RegisterText, 'realm' | 'client' | 'authorization'>;
+
+/** The REGISTER as given; when challenged, the same again with credentials and CSeq + 1. Returns the last answer. */
+async function register(client: UdpSipClient, r: Register): Promise<{ final: string; challenged: boolean }> {
+  const first = await client.request(registerText({ ...r, realm: REALM, client }));
+  if (statusLine(first) !== 401) return { final: first, challenged: false };
+  const challenge = parseChallenge(sipHeader(first, 'WWW-Authenticate') ?? '');
+  if (!challenge.ok) throw new Error('bad challenge');
+  const authorization = buildAuthorization({
+    challenge: challenge.value, username: r.user, password: 'pw', method: 'REGISTER', uri: `sip:${REALM}`, cnonce: `c${r.cseq}`,
+  });
+  const final = await client.request(registerText({ ...r, cseq: r.cseq + 1, realm: REALM, client, authorization }));
+  return { final, challenged: true };
+}
+
+/** One REGISTER, no credentials, no retry. */
+async function once(client: UdpSipClient, r: Register): Promise<string> {
+  return client.request(registerText({ ...r, realm: REALM, client }));
+}
+
+interface StoredValue {
+  callId: string;
+  cseq: number;
+  contact: string;
+  expiresAt: number;
+  legacy: string;
+}
+
+async function storedBindings(aor: string): Promise<Record<string, StoredValue>> {
+  const hash = await bed.redis.hgetall(`bindings:${aor}`);
+  return Object.fromEntries(Object.entries(hash).map(([key, value]) => [key, JSON.parse(value) as StoredValue]));
+}
+
+test('conformance: set up', async (t) => {
+  bed = await createRegistrarBed();
+  await bed.db.seedAccount({ sip_realm: REALM, registration_hook: { url: bed.hook.url('/auth'), method: 'POST' } });
+  await bed.startService({ REGISTRAR_RATE_LIMIT: '0' });
+  t.pass('up');
+});
+
+test('conformance: a re-REGISTER from the same address:port and Contact with a new Call-ID is answered 200 without a challenge', async (t) => {
+  const phone = await device('127.0.0.91');
+  const desk = await device('127.0.0.92');
+  const aor = `alice@${REALM}`;
+  const contact = `sip:alice@127.0.0.91:${phone.localPort}`;
+  t.equal(statusLine((await register(phone, { user: 'alice', callId: 'boot-1', cseq: 1 })).final), 200, 'phone registers');
+  t.equal(statusLine((await register(desk, { user: 'alice', callId: 'desk-1', cseq: 1 })).final), 200, 'desk registers');
+  const before = await storedBindings(aor);
+  const hookCalls = bed.hook.requests.length;
+
+  const rebooted = await once(phone, { user: 'alice', callId: 'boot-2', cseq: 1 });
+  t.equal(statusLine(rebooted), 200, 'new Call-ID, CSeq 1, no credentials: 200');
+  t.equal(bed.hook.requests.length, hookCalls, 'the hook was not asked');
+  t.match(sipHeaderValues(rebooted, 'Contact').join(', '), new RegExp(`<${contact.replace(/\./g, '\\.')}>;expires=`), 'its binding listed');
+  const after = await storedBindings(aor);
+  t.equal(Object.keys(after).length, 2, 'still two bindings');
+  t.equal(after[contact]?.callId, 'boot-2', 'the binding took the new Call-ID');
+  t.equal(after[contact]?.cseq, 1, 'and its CSeq');
+  t.equal((JSON.parse(after[contact]?.legacy ?? '{}') as { callId?: string }).callId, 'boot-2', 'so did its legacy record');
+  t.ok((after[contact]?.expiresAt ?? 0) > (before[contact]?.expiresAt ?? Infinity), 'its expiry was extended');
+  const deskKey = `sip:alice@127.0.0.92:${desk.localPort}`;
+  t.deepEqual(after[deskKey], before[deskKey], 'the other binding was not touched');
+
+  const refresh = await once(phone, { user: 'alice', callId: 'boot-2', cseq: 2 });
+  t.equal(statusLine(refresh), 200, 'the next refresh on the new Call-ID takes the fast path too');
+  t.equal((await storedBindings(aor))[contact]?.cseq, 2, 'CSeq 2 stored');
+  const replay = await once(phone, { user: 'alice', callId: 'boot-2', cseq: 2 });
+  t.equal(statusLine(replay), 401, 'the same CSeq again on that Call-ID is challenged');
+  t.equal(bed.hook.requests.length, hookCalls, 'the hook was still not asked');
+  phone.close();
+  desk.close();
+});
+
+test('conformance: a new Call-ID with another Contact, or from another port, still needs credentials', async (t) => {
+  const phone = await device('127.0.0.93');
+  const other = await device('127.0.0.93');
+  const contact = `<sip:bob@127.0.0.93:${phone.localPort}>`;
+  t.equal(statusLine((await register(phone, { user: 'bob', callId: 'bob-1', cseq: 1 })).final), 200, 'bob registers');
+  const moved = await once(phone, { user: 'bob', callId: 'bob-2', cseq: 1, contact: `<sip:bob@127.0.0.93:${phone.localPort};line=2>` });
+  t.equal(statusLine(moved), 401, 'another Contact URI: challenged');
+  const elsewhere = await once(other, { user: 'bob', callId: 'bob-3', cseq: 1, contact });
+  t.equal(statusLine(elsewhere), 401, 'the same Contact from another port: challenged');
+  const stored = await storedBindings(`bob@${REALM}`);
+  t.deepEqual(Object.values(stored).map((b) => b.callId), ['bob-1'], 'nothing changed in Redis');
+  phone.close();
+  other.close();
+});
+
+test('conformance: tear down', async (t) => {
+  await bed.close();
+  t.pass('closed');
+});
