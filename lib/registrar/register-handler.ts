@@ -97,7 +97,8 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       const limit = await deps.deviceLimits.check(account, request.aor, request.realm);
       if (!limit.allowed) return { status: 503, reason: 'Max Devices Registered' };
     }
-    if (!credentials) return challenge(request, false);
+    // Credentials in a scheme we do not know are no credentials for us (RFC 4475 §3.3.7): challenge.
+    if (!credentials || (!credentials.ok && credentials.otherScheme)) return challenge(request, false);
     if (!credentials.ok || !gate) return reject(400, 'Malformed Authorization header');
     const passed = await unsettle(gate);
     if (!passed.pass) {

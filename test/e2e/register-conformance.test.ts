@@ -104,6 +104,30 @@ test('conformance: a new Call-ID with another Contact, or from another port, sti
   other.close();
 });
 
+test('conformance: an Authorization in a scheme nobody knows gets our Digest challenge (RFC 4475 §3.3.7); a broken Digest gets 400', async (t) => {
+  const phone = await device('127.0.0.94');
+  const hookCalls = bed.hook.requests.length;
+  const unknown = await once(phone, {
+    user: 'carol', callId: 'regaut01.0ha0isndaksdj', cseq: 9338, extraHeaders: ['Authorization: NoOneKnowsThisScheme opaque-data=here'],
+  });
+  t.equal(statusLine(unknown), 401, '401, not 400');
+  t.match(sipHeader(unknown, 'WWW-Authenticate') ?? '', /^Digest realm="rfc\.example\.com", algorithm=MD5, qop="auth", nonce="[0-9a-f]{56}"/,
+    'with our Digest challenge');
+  t.equal(sipHeader(unknown, 'X-Reason'), undefined, 'no X-Reason');
+  const answered = await register(phone, { user: 'carol', callId: 'regaut02', cseq: 1, extraHeaders: [] });
+  t.equal(statusLine(answered.final), 200, 'the device answering that challenge registers');
+  t.equal(bed.hook.requests.length, hookCalls + 1, 'the hook saw only the Digest credentials');
+
+  const broken = await once(phone, {
+    user: 'carol', callId: 'regaut03', cseq: 1, contact: `<sip:carol@127.0.0.94:${phone.localPort};line=2>`,
+    extraHeaders: ['Authorization: Digest username="carol", realm="rfc.example.com"'],
+  });
+  t.equal(statusLine(broken), 400, 'a Digest missing its nonce, uri and response is malformed: 400');
+  t.equal(sipHeader(broken, 'X-Reason'), 'Malformed Authorization header');
+  t.equal(await bed.redis.hlen(`bindings:carol@${REALM}`), 1, 'only the registered binding in Redis');
+  phone.close();
+});
+
 test('conformance: tear down', async (t) => {
   await bed.close();
   t.pass('closed');
