@@ -8,7 +8,7 @@
  * Nonce creation and validation live elsewhere; here a nonce is just an opaque string.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Parsed, fail, hasControlChar, isLinearWhitespace, ok, readQuotedString, skipLws } from './header-tokens';
+import { Parsed, fail, hasControlChar, isLinearWhitespace, ok, readQuotedString, skipLws, unfold } from './header-tokens';
 import { RandomPool } from './random-pool';
 
 export type DigestAlgorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess' | 'SHA-512-256' | 'SHA-512-256-sess';
@@ -175,8 +175,9 @@ export type AuthorizationParse = { ok: true; value: DigestCredentials } | { ok: 
  * an error result. (The reference throws and answers 500; spec §14 item 6 wants 400/403.)
  * When qop is present, nc (8 hex digits) and cnonce are required, as RFC 7616 §3.4 demands.
  */
-export function parseAuthorization(headerValue: string): AuthorizationParse {
-  if (typeof headerValue !== 'string') return fail('Authorization is not a string');
+export function parseAuthorization(value: string): AuthorizationParse {
+  if (typeof value !== 'string') return fail('Authorization is not a string');
+  const headerValue = unfold(value);
   if (hasControlChar(headerValue)) return fail('control character in Authorization');
   const scanned = scanAuthElements(headerValue);
   if (!scanned.ok) return notDigest(leadingScheme(headerValue)) ?? scanned;

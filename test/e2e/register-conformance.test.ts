@@ -128,6 +128,45 @@ test('conformance: an Authorization in a scheme nobody knows gets our Digest cha
   phone.close();
 });
 
+/** The REGISTER with its From, To, CSeq and Contact folded over several lines (RFC 3261 §7.3.1). */
+function folded(text: string): string {
+  return text
+    .replace(/^From: (<[^>]*>);tag=/m, 'From: $1\r\n  ;tag=')
+    .replace(/^To: /m, 'To:\r\n\t')
+    .replace(/^CSeq: (\d+) REGISTER/m, 'CSeq: $1\r\n  REGISTER')
+    .replace(/^Contact: (<[^>]*>)/m, 'Contact:\r\n  $1\r\n  ;expires=300');
+}
+
+test('conformance: a REGISTER with From, To, CSeq and Contact folded over several lines is challenged, then registered', async (t) => {
+  const phone = await device('127.0.0.95');
+  const aor = `dave@${REALM}`;
+  const base = { user: 'dave', realm: REALM, client: phone, callId: 'folded-1', expires: null };
+  const request = folded(registerText({ ...base, cseq: 1 }));
+  t.ok(request.includes('CSeq: 1\r\n  REGISTER\r\n'), 'the REGISTER is folded');
+  const challenge = await phone.request(request);
+  t.equal(statusLine(challenge), 401, '401, not 500');
+  t.notOk(/\r\n[ \t]/.test(challenge), 'the answer has no folded header');
+  t.equal(sipHeader(challenge, 'CSeq'), '1 REGISTER', 'CSeq unfolded');
+  t.match(sipHeader(challenge, 'From') ?? '', /^<sip:dave@rfc\.example\.com> ?;tag=folded-1$/, 'From unfolded, tag kept');
+  t.match(sipHeader(challenge, 'To') ?? '', /^<sip:dave@rfc\.example\.com>;tag=\w+$/, 'To unfolded');
+
+  const parsed = parseChallenge(sipHeader(challenge, 'WWW-Authenticate') ?? '');
+  if (!parsed.ok) return void t.fail('bad challenge');
+  const authorization = buildAuthorization({
+    challenge: parsed.value, username: 'dave', password: 'pw', method: 'REGISTER', uri: `sip:${REALM}`, cnonce: 'f01d',
+  });
+  const ok = await phone.request(folded(registerText({ ...base, cseq: 2, authorization })));
+  t.equal(statusLine(ok), 200, 'the authenticated folded REGISTER is registered');
+  t.notOk(/\r\n[ \t]/.test(ok), 'the 200 has no folded header');
+  t.equal(sipHeader(ok, 'Expires'), '300', 'the expires parameter on the continuation line was read');
+  const contact = `sip:dave@127.0.0.95:${phone.localPort}`;
+  const stored = await storedBindings(aor);
+  t.deepEqual(Object.keys(stored), [contact], 'the binding is keyed by the unfolded Contact URI');
+  t.equal(stored[contact]?.cseq, 2, 'with the CSeq number');
+  t.equal((JSON.parse((await bed.redis.get(`user:${aor}`)) ?? '{}') as { contact?: string }).contact, contact, 'user:<aor> has the Contact URI');
+  phone.close();
+});
+
 test('conformance: tear down', async (t) => {
   await bed.close();
   t.pass('closed');
