@@ -33,6 +33,8 @@ export interface RegistrarDeps {
   digest: DigestGate;
   abuse: AbuseGuard;
   requireUsernameMatch: boolean;
+  /** The expiry of a REGISTER that asks for none (RFC 3261 §10.3 step 7); the expiry policy then applies. */
+  defaultExpires: number;
   expiryPolicy: ExpiryPolicy;
   sbcIdentity: () => SbcIdentity;
   now?: () => number;
@@ -60,7 +62,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   const now = deps.now ?? Date.now;
 
   return async (req: SrfRequest, res: SrfResponse, ctx: RequestContext) => {
-    const parsed = parseRegister(req);
+    const parsed = parseRegister(req, deps.defaultExpires);
     if (!parsed.ok) {
       send(res, ctx, parsed.reason ? reject(parsed.status, parsed.reason) : { status: parsed.status }, undefined, deps.metrics);
       return;
@@ -181,14 +183,14 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       sourceAddress: request.sourceAddress,
       minRemainingMs: deps.natExpires * 1000,
       grantIfUnknown: cap,
-      grantCeiling: Math.min(requestedFor(contact, request), deps.expiryPolicy.maxExpires),
+      grantCeiling: Math.min(requestedFor(contact, request, deps.defaultExpires), deps.expiryPolicy.maxExpires),
     };
   }
 
   /** `cap`: the requested lifetime after the registrar's bounds and storm jitter. */
   async function register(request: RegisterRequest, grant: Grant, cap: number): Promise<Answer> {
     const upserts = request.contacts.map((contact) => {
-      const requested = requestedFor(contact, request);
+      const requested = requestedFor(contact, request, deps.defaultExpires);
       const granted = requested === 0 ? 0 : grantedExpires(grant, Math.min(requested, cap));
       return bindingInput(request, contact, grant, granted);
     });
@@ -272,9 +274,12 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   }
 }
 
-/** A contact's requested lifetime: its own expires parameter, else the Expires header. */
-function requestedFor(contact: RequestContact, request: RegisterRequest): number {
-  return contact.expires ?? request.expiresHeader ?? request.expires;
+/**
+ * A contact's requested lifetime: its own expires parameter, else the Expires header, else the registrar's
+ * default (RFC 3261 §10.3 step 7, for each contact).
+ */
+function requestedFor(contact: RequestContact, request: RegisterRequest, defaultExpires: number): number {
+  return contact.expires ?? request.expiresHeader ?? defaultExpires;
 }
 
 function sourceOf(request: RegisterRequest): string {

@@ -10,9 +10,11 @@ const INVALID_AOR = 'Invalid address of record';
 
 /**
  * Reads a REGISTER into a RegisterRequest, refusing it with jambonz's answers in jambonz's order:
- * Request-URI without a realm (403), no Contact (400), no expiry (400), unusable To (403).
+ * Request-URI without a realm (403), no Contact (400), unusable To (403). A REGISTER asking for no expiry
+ * (neither an expires parameter on its first Contact nor an Expires header) asks for `defaultExpires`: RFC
+ * 3261 §10.3 step 7 lets the registrar choose, where jambonz answers 400.
  */
-export function parseRegister(req: SrfRequest): ParsedRegister {
+export function parseRegister(req: SrfRequest, defaultExpires: number): ParsedRegister {
   const requestUri = parseSipUri(req.uri);
   // Devices must address the registrar by its domain: an IPv4 literal names no realm.
   if (!requestUri.ok || !requestUri.value.host || requestUri.value.hostType === 'ipv4') return { ok: false, status: 403 };
@@ -24,7 +26,7 @@ export function parseRegister(req: SrfRequest): ParsedRegister {
   if (!contact.ok) return { ok: false, status: 400, reason: 'Invalid Contact header' };
 
   const expires = requestedExpires(contact.value, header('Expires'));
-  if (!expires.ok || expires.expires === undefined) return { ok: false, status: 400 };
+  if (!expires.ok) return { ok: false, status: 400 };
   if (contact.value.kind === 'wildcard' && expires.expires !== 0) {
     return { ok: false, status: 400, reason: 'Contact: * requires Expires: 0' };
   }
@@ -33,7 +35,8 @@ export function parseRegister(req: SrfRequest): ParsedRegister {
   const aor = to.ok ? aorFromUri(to.value) : undefined;
   if (!to.ok || !aor) return { ok: false, status: 403, reason: INVALID_AOR };
 
-  return { ok: true, request: buildRequest(req, header, contactHeader, contact.value, expires.expires, aor, to.value.host) };
+  const asked = expires.expires ?? defaultExpires;
+  return { ok: true, request: buildRequest(req, header, contactHeader, contact.value, asked, aor, to.value.host) };
 }
 
 function buildRequest(req: SrfRequest, header: HeaderLookup, contactHeader: string, contact: ContactHeader, expires: number, aor: string,

@@ -10,6 +10,8 @@ import {
 import { buildAuthorization, parseChallenge } from '../../lib/sip/digest';
 
 const REALM = 'rfc.example.com';
+/** REGISTRAR_DEFAULT_EXPIRES of the service under test: not the built-in 3600, to show it is the setting. */
+const DEFAULT_EXPIRES = 900;
 let bed: RegistrarBed;
 
 async function device(address: string): Promise<UdpSipClient> {
@@ -52,7 +54,7 @@ async function storedBindings(aor: string): Promise<Record<string, StoredValue>>
 test('conformance: set up', async (t) => {
   bed = await createRegistrarBed();
   await bed.db.seedAccount({ sip_realm: REALM, registration_hook: { url: bed.hook.url('/auth'), method: 'POST' } });
-  await bed.startService({ REGISTRAR_RATE_LIMIT: '0' });
+  await bed.startService({ REGISTRAR_RATE_LIMIT: '0', REGISTRAR_DEFAULT_EXPIRES: String(DEFAULT_EXPIRES) });
   t.pass('up');
 });
 
@@ -164,6 +166,46 @@ test('conformance: a REGISTER with From, To, CSeq and Contact folded over severa
   t.deepEqual(Object.keys(stored), [contact], 'the binding is keyed by the unfolded Contact URI');
   t.equal(stored[contact]?.cseq, 2, 'with the CSeq number');
   t.equal((JSON.parse((await bed.redis.get(`user:${aor}`)) ?? '{}') as { contact?: string }).contact, contact, 'user:<aor> has the Contact URI');
+  phone.close();
+});
+
+test('conformance: a REGISTER with neither Expires nor an expires parameter is granted REGISTRAR_DEFAULT_EXPIRES', async (t) => {
+  const phone = await device('127.0.0.96');
+  const aor = `erin@${REALM}`;
+  const before = bed.hook.requests.length;
+  const { final, challenged } = await register(phone, { user: 'erin', callId: 'no-expiry-1', cseq: 1, expires: null });
+  t.ok(challenged, 'challenged as any registration');
+  t.equal(statusLine(final), 200, '200, not 400');
+  t.equal(sipHeader(final, 'Expires'), String(DEFAULT_EXPIRES), 'Expires: the configured default');
+  t.equal(sipHeaderValues(final, 'Contact')[0], `<sip:erin@127.0.0.96:${phone.localPort}>;expires=${DEFAULT_EXPIRES}`, 'the Contact too');
+  const hookBody = bed.hook.requests[before]?.json as { expires?: number } | undefined;
+  t.equal(hookBody?.expires, DEFAULT_EXPIRES, 'the hook is told the expiry chosen');
+  const ttl = await bed.redis.ttl(`user:${aor}`);
+  t.ok(ttl > DEFAULT_EXPIRES - 5 && ttl <= DEFAULT_EXPIRES, `user:<aor> lives the default (${ttl} s)`);
+  const stored = Object.values(await storedBindings(aor))[0];
+  const left = ((stored?.expiresAt ?? 0) - Date.now()) / 1000;
+  t.ok(left > DEFAULT_EXPIRES - 5 && left <= DEFAULT_EXPIRES, `the binding expires in the default (${Math.round(left)} s)`);
+
+  const wildcard = await once(phone, { user: 'erin', callId: 'no-expiry-2', cseq: 1, expires: null, contact: '*' });
+  t.equal(statusLine(wildcard), 400, 'Contact: * without Expires is still refused');
+  t.equal(sipHeader(wildcard, 'X-Reason'), 'Contact: * requires Expires: 0');
+  t.equal(Object.keys(await storedBindings(aor)).length, 1, 'and changed nothing');
+  phone.close();
+});
+
+// Restarts the service: keep it last.
+test('conformance: the default obeys the expiry policy like a requested value: below REGISTRAR_MIN_EXPIRES it gets 423', async (t) => {
+  await bed.service?.stop();
+  const service = await bed.startService({ REGISTRAR_RATE_LIMIT: '0', REGISTRAR_DEFAULT_EXPIRES: '10', REGISTRAR_MIN_EXPIRES: '20' });
+  t.ok(service.logs.some((line) => String(line.msg).includes('REGISTRAR_DEFAULT_EXPIRES is below REGISTRAR_MIN_EXPIRES')),
+    'the operator is warned at start');
+  const phone = await device('127.0.0.97');
+  const reply = await once(phone, { user: 'frank', callId: 'brief-1', cseq: 1, expires: null });
+  t.equal(statusLine(reply), 423, '423 Interval Too Brief');
+  t.equal(sipHeader(reply, 'Min-Expires'), '20', 'with Min-Expires');
+  t.equal(await bed.redis.exists(`bindings:frank@${REALM}`), 0, 'nothing stored');
+  const retried = await register(phone, { user: 'frank', callId: 'brief-1', cseq: 2, expires: 20 });
+  t.equal(statusLine(retried.final), 200, 'the device retrying with Expires: 20 registers');
   phone.close();
 });
 
