@@ -35,6 +35,8 @@ export interface RegistrarDeps {
   digest: DigestGate;
   abuse: AbuseGuard;
   requireUsernameMatch: boolean;
+  /** The expiry of a REGISTER that asks for none (RFC 3261 §10.3 step 7); the expiry policy then applies. */
+  defaultExpires: number;
   expiryPolicy: ExpiryPolicy;
   sbcIdentity: () => SbcIdentity;
   now?: () => number;
@@ -65,7 +67,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   const now = deps.now ?? Date.now;
 
   return async (req: SrfRequest, res: SrfResponse, ctx: RequestContext) => {
-    const parsed = parseRegister(req);
+    const parsed = parseRegister(req, deps.defaultExpires);
     if (!parsed.ok) {
       send(res, ctx, parsed.reason ? reject(parsed.status, parsed.reason) : { status: parsed.status }, undefined, deps.metrics);
       return;
@@ -98,7 +100,8 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     }
     if (account && !account.isActive) return reject(403, 'Account has been deactivated');
     if (!account) return deps.hosting ? { status: 403 } : reject(403, 'Unknown or invalid realm');
-    if (!credentials) return challenge(request, false);
+    // Credentials in a scheme we do not know are no credentials for us (RFC 4475 §3.3.7): challenge.
+    if (!credentials || (!credentials.ok && credentials.otherScheme)) return challenge(request, false);
     if (!credentials.ok || !gate) return reject(400, 'Malformed Authorization header');
     const passed = await unsettle(gate);
     if (!passed.pass) {
@@ -129,6 +132,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       if (decision.retryAfter) headers['Retry-After'] = String(decision.retryAfter);
       return { status: decision.status, headers };
     }
+    if (request.type === 'query') return query(request);
     // Devices are counted only once authenticated (jambonz 0.9.7): an unauthenticated REGISTER learns
     // nothing about the account's limit and triggers no alert.
     if (deps.hosting && request.type === 'register') {
@@ -186,10 +190,11 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   }
 
   /**
-   * A device refreshing its one binding from the same address and Call-ID, well before it expires, was
-   * authenticated moments ago: the binding may be extended without a challenge if Redis agrees. The
-   * lifetime granted at the last authentication stands, since re-applying storm jitter on every refresh
-   * would ratchet it down.
+   * A device refreshing its one binding from the binding's address:port with the binding's Contact, well
+   * before it expires, was authenticated moments ago: the binding may be extended without a challenge if
+   * Redis agrees, whatever the Call-ID (a rebooted phone starts a new one; the reference answers it from
+   * its cache too). The lifetime granted at the last authentication stands, since re-applying storm jitter
+   * on every refresh would ratchet it down.
    */
   async function fastRefreshQuestion(request: RegisterRequest, cap: number): Promise<RefreshRequest | undefined> {
     const contact = request.contacts[0];
@@ -203,17 +208,16 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       cseq: request.cseq,
       source: sourceOf(request),
       sourceAddress: request.sourceAddress,
-      proxy: proxyOf(request),
       minRemainingMs: deps.natExpires * 1000,
       grantIfUnknown: cap,
-      grantCeiling: Math.min(requestedFor(contact, request), deps.expiryPolicy.maxExpires),
+      grantCeiling: Math.min(requestedFor(contact, request, deps.defaultExpires), deps.expiryPolicy.maxExpires),
     };
   }
 
   /** `cap`: the requested lifetime after the registrar's bounds and storm jitter. */
   async function register(request: RegisterRequest, grant: Grant, cap: number): Promise<Answer> {
     const upserts = request.contacts.map((contact) => {
-      const requested = requestedFor(contact, request);
+      const requested = requestedFor(contact, request, deps.defaultExpires);
       const granted = requested === 0 ? 0 : grantedExpires(grant, Math.min(requested, cap));
       return bindingInput(request, contact, grant, granted);
     });
@@ -235,6 +239,17 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     return answer;
   }
 
+  /**
+   * A REGISTER without Contact asks which bindings its AoR has (RFC 3261 §10.2.3): a 200 lists each live
+   * one with the time it has left, and nothing is written.
+   */
+  async function query(request: RegisterRequest): Promise<Answer> {
+    const bindings = await deps.bindings.current(request.aor, now());
+    const headers: Record<string, string> = {};
+    if (bindings.length > 0) headers.Contact = contactList(bindings, (b) => b.remaining);
+    return { status: 200, headers };
+  }
+
   function applied(request: RegisterRequest, result: ApplyResult<BindingSummary>, ownKeys: Set<string>): Answer {
     if (result.ok) return answerFor(request, result.bindings, ownKeys);
     if (result.reason === 'out-of-order') return reject(500, 'Out of order CSeq for this binding');
@@ -250,7 +265,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     const own = bindings.find((b) => ownKeys.has(b.key) && b.key === request.contacts[0]?.key);
     const expires = own ? told(own) : 0;
     const headers: Record<string, string> = { Expires: String(expires) };
-    if (bindings.length > 0) headers.Contact = bindings.map((b) => `<${b.contact}>;expires=${told(b)}`).join(', ');
+    if (bindings.length > 0) headers.Contact = contactList(bindings, told);
     if (request.path && own) headers.Path = request.path.join(', ');
     return { status: 200, headers, expires };
   }
@@ -298,13 +313,21 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   }
 }
 
-/** A contact's requested lifetime: its own expires parameter, else the Expires header. */
-function requestedFor(contact: RequestContact, request: RegisterRequest): number {
-  return contact.expires ?? request.expiresHeader ?? request.expires;
+/**
+ * A contact's requested lifetime: its own expires parameter, else the Expires header, else the registrar's
+ * default (RFC 3261 §10.3 step 7, for each contact).
+ */
+function requestedFor(contact: RequestContact, request: RegisterRequest, defaultExpires: number): number {
+  return contact.expires ?? request.expiresHeader ?? defaultExpires;
 }
 
 function sourceOf(request: RegisterRequest): string {
   return `${request.sourceAddress}:${request.sourcePort}`;
+}
+
+/** The Contact header value of a 200: each binding with the expiry it is told (RFC 3261 §10.3 step 8). */
+function contactList(bindings: BindingSummary[], told: (binding: BindingSummary) => number): string {
+  return bindings.map((b) => `<${b.contact}>;expires=${told(b)}`).join(', ');
 }
 
 /** The request as seen from one stored binding, for the NAT rule. */

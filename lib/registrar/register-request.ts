@@ -5,53 +5,73 @@ import { transportFromVia } from '../sip/via';
 import type { ParsedRegister, RegisterRequest } from './register-request.types';
 import { bindingKeyFor } from './binding-key';
 
-const CONTACT_REQUIRED = 'Contact header is required for REGISTER requests';
 const INVALID_AOR = 'Invalid address of record';
 /** Longest User-Agent kept with a binding: enough for any real device, bounded for a hostile one. */
 export const USER_AGENT_MAX = 200;
+const NO_CONTACTS: ContactHeader = { kind: 'list', contacts: [] };
 
 /**
  * Reads a REGISTER into a RegisterRequest, refusing it with jambonz's answers in jambonz's order:
- * Request-URI without a realm (403), no Contact (400), no expiry (400), unusable To (403).
+ * Request-URI without a realm (403), unparseable Contact or Expires (400), unusable To (403). Where
+ * jambonz answers 400 RFC 3261 is followed instead: a REGISTER without Contact is a query of the AoR's
+ * bindings (§10.2.3), and one asking for no expiry (neither an expires parameter on its first Contact nor
+ * an Expires header) asks for `defaultExpires` (§10.3 step 7 lets the registrar choose).
  */
-export function parseRegister(req: SrfRequest): ParsedRegister {
+export function parseRegister(req: SrfRequest, defaultExpires: number): ParsedRegister {
   const requestUri = parseSipUri(req.uri);
   // Devices must address the registrar by its domain: an IPv4 literal names no realm.
   if (!requestUri.ok || !requestUri.value.host || requestUri.value.hostType === 'ipv4') return { ok: false, status: 403 };
 
   const header = headerLookup(req);
   const contactHeader = header('Contact');
-  if (contactHeader === undefined) return { ok: false, status: 400, reason: CONTACT_REQUIRED };
+  if (contactHeader === undefined) {
+    const to = addressOfRecord(header('To'));
+    if (!to) return { ok: false, status: 403, reason: INVALID_AOR };
+    return { ok: true, request: buildRequest(req, header, '', NO_CONTACTS, 0, to, 'query') };
+  }
   const contact = parseContactHeader(contactHeader);
   if (!contact.ok) return { ok: false, status: 400, reason: 'Invalid Contact header' };
 
   const expires = requestedExpires(contact.value, header('Expires'));
-  if (!expires.ok || expires.expires === undefined) return { ok: false, status: 400 };
+  if (!expires.ok) return { ok: false, status: 400 };
   if (contact.value.kind === 'wildcard' && expires.expires !== 0) {
     return { ok: false, status: 400, reason: 'Contact: * requires Expires: 0' };
   }
 
-  const to = parseHeaderUri(header('To') ?? '');
-  const aor = to.ok ? aorFromUri(to.value) : undefined;
-  if (!to.ok || !aor) return { ok: false, status: 403, reason: INVALID_AOR };
+  const to = addressOfRecord(header('To'));
+  if (!to) return { ok: false, status: 403, reason: INVALID_AOR };
 
-  return { ok: true, request: buildRequest(req, header, contactHeader, contact.value, expires.expires, aor, to.value.host) };
+  const asked = expires.expires ?? defaultExpires;
+  return { ok: true, request: buildRequest(req, header, contactHeader, contact.value, asked, to, asked === 0 ? 'unregister' : 'register') };
 }
 
-function buildRequest(req: SrfRequest, header: HeaderLookup, contactHeader: string, contact: ContactHeader, expires: number, aor: string,
-  realm: string): RegisterRequest {
+interface AddressOfRecord {
+  /** `user@host` of the To URI. */
+  aor: string;
+  /** The host of the To URI. */
+  realm: string;
+}
+
+function addressOfRecord(toHeader: string | undefined): AddressOfRecord | undefined {
+  const to = parseHeaderUri(toHeader ?? '');
+  const aor = to.ok ? aorFromUri(to.value) : undefined;
+  return to.ok && aor ? { aor, realm: to.value.host } : undefined;
+}
+
+function buildRequest(req: SrfRequest, header: HeaderLookup, contactHeader: string, contact: ContactHeader, expires: number,
+  to: AddressOfRecord, type: RegisterRequest['type']): RegisterRequest {
   const first = contact.kind === 'list' ? contact.contacts[0] : undefined;
   const meta = req as unknown as { source_port: number | string; receivedOn?: string };
   const expiresHeader = header('Expires');
   return {
-    aor,
-    realm,
+    aor: to.aor,
+    realm: to.realm,
     contactHeader,
-    contactUri: first?.uri ?? '*',
+    contactUri: first?.uri ?? (contact.kind === 'wildcard' ? '*' : ''),
     contactHost: first?.sipUri?.host,
     contactPort: first?.sipUri?.port,
     expires,
-    type: expires === 0 ? 'unregister' : 'register',
+    type,
     transport: transportFromVia(header('Via')),
     sourceAddress: req.source_address,
     sourcePort: Number(meta.source_port),
