@@ -26,9 +26,10 @@ export interface ProgramRun {
 }
 
 export interface ProgramOptions {
-  args: string[];
-  /** Files to write into the run's directory before starting (name → content). */
-  files?: Record<string, string>;
+  /** Arguments, or a function of the run's directory. */
+  args: string[] | ((dir: string) => string[]);
+  /** Files to write into the run's directory before starting (name → content), or a function of that directory. */
+  files?: Record<string, string> | ((dir: string) => Record<string, string>);
   /** Extra environment; HOME is the run's directory unless given. */
   env?: Record<string, string>;
   /** stdin: 'ignore' (default) or 'pipe' for commands. */
@@ -48,11 +49,13 @@ export function requireProgram(command: string, debianPackage: string): string {
 
 export function startProgram(command: string, opts: ProgramOptions): ProgramRun {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${opts.name ?? path.basename(command)}-`));
-  for (const [name, content] of Object.entries(opts.files ?? {})) {
+  const files = typeof opts.files === 'function' ? opts.files(dir) : opts.files ?? {};
+  for (const [name, content] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     fs.writeFileSync(path.join(dir, name), content);
   }
-  const proc = spawn(command, opts.args, {
+  const args = typeof opts.args === 'function' ? opts.args(dir) : opts.args;
+  const proc = spawn(command, args, {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8', ...opts.env },
     stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
