@@ -32,6 +32,22 @@ if (sourceLimit > 0 and bySource >= sourceLimit) or (aorLimit > 0 and byAor >= a
 end
 return 0`;
 
+/**
+ * Takes a place for one authentication in the source's failure window, unless the failures and the
+ * authentications already in progress fill it. The place is the member a failure will later record (so a
+ * burst of concurrent guesses cannot all reach the hook before the first of them is counted), and is
+ * removed again when the authentication does not fail. Returns 1 when the place was taken.
+ * KEYS: source window. ARGV: now, window ms, source threshold, member.
+ */
+const RESERVE_ATTEMPT = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return 1`;
+
 export interface FailurePolicy {
   windowMs: number;
   perSource: number;
@@ -43,6 +59,7 @@ type ScriptRedis = Redis & {
   recordNonceCount(key: string, nc: number, ttlMs: number): Promise<number>;
   recordAuthFailure(sourceKey: string, aorKey: string, banKey: string, now: number, windowMs: number,
     perSource: number, perAor: number, banMs: number, member: string): Promise<number>;
+  reserveAuthAttempt(sourceKey: string, now: number, windowMs: number, perSource: number, member: string): Promise<number>;
 };
 
 /** Replay and brute-force state shared by every sidecar of the cluster. */
@@ -53,6 +70,7 @@ export class AuthGuardStore {
   constructor(redis: Redis) {
     redis.defineCommand('recordNonceCount', { numberOfKeys: 1, lua: RECORD_NONCE_COUNT });
     redis.defineCommand('recordAuthFailure', { numberOfKeys: 3, lua: RECORD_FAILURE });
+    redis.defineCommand('reserveAuthAttempt', { numberOfKeys: 1, lua: RESERVE_ATTEMPT });
     this.redis = redis as ScriptRedis;
   }
 
@@ -61,12 +79,35 @@ export class AuthGuardStore {
     return (await this.redis.recordNonceCount(keys.nonceCount(nonce), nc, ttlMs)) === 1;
   }
 
-  /** Records a failed authentication; resolves true when the source is banned as a result. */
-  async recordFailure(sourceIp: string, aor: string, policy: FailurePolicy, now = Date.now()): Promise<boolean> {
-    const member = `${now}-${process.pid}-${this.sequence++}`;
+  /**
+   * Reserves a place for an authentication from `sourceIp` among its failures in the window; resolves the
+   * place (to pass to recordFailure or releaseAttempt), or undefined when failures and authentications in
+   * progress already reach the source threshold.
+   */
+  async reserveAttempt(sourceIp: string, policy: FailurePolicy, now = Date.now()): Promise<string | undefined> {
+    const member = this.newMember(now);
+    const taken = await this.redis.reserveAuthAttempt(keys.authFailuresBySource(sourceIp), now, policy.windowMs, policy.perSource, member);
+    return taken === 1 ? member : undefined;
+  }
+
+  /** Gives back a place reserved for an authentication that did not fail. */
+  async releaseAttempt(sourceIp: string, member: string): Promise<void> {
+    await this.redis.zrem(keys.authFailuresBySource(sourceIp), member);
+  }
+
+  /**
+   * Records a failed authentication (in the place reserved for it, when there is one); resolves true when
+   * the source is banned as a result.
+   */
+  async recordFailure(sourceIp: string, aor: string, policy: FailurePolicy, now = Date.now(), reserved?: string): Promise<boolean> {
+    const member = reserved ?? this.newMember(now);
     const banned = await this.redis.recordAuthFailure(keys.authFailuresBySource(sourceIp), keys.authFailuresByAor(aor),
       keys.bannedSource(sourceIp), now, policy.windowMs, policy.perSource, policy.perAor, policy.banMs, member);
     return banned === 1;
+  }
+
+  private newMember(now: number): string {
+    return `${now}-${process.pid}-${this.sequence++}`;
   }
 
   async ban(sourceIp: string, ms: number): Promise<void> {
