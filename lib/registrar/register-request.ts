@@ -1,5 +1,5 @@
 import { headerLookup, HeaderLookup, SrfRequest } from '../drachtio/sip-router';
-import { parseSipUri, parseHeaderUri, aorFromUri } from '../sip/uri';
+import { parseSipUri, parseHeaderUri, parseNameAddr, aorFromUri } from '../sip/uri';
 import { parseContactHeader, requestedExpires, parseDeltaSeconds, ContactHeader } from '../sip/contact';
 import { transportFromVia } from '../sip/via';
 import type { ParsedRegister, RegisterRequest } from './register-request.types';
@@ -7,10 +7,12 @@ import { bindingKeyFor } from './binding-key';
 
 const CONTACT_REQUIRED = 'Contact header is required for REGISTER requests';
 const INVALID_AOR = 'Invalid address of record';
+const AOR_NOT_SIP = 'The address of record must be a SIP or SIPS URI';
 
 /**
  * Reads a REGISTER into a RegisterRequest, refusing it with jambonz's answers in jambonz's order:
- * Request-URI without a realm (403), no Contact (400), no expiry (400), unusable To (403).
+ * Request-URI without a realm (403), no Contact (400), no expiry (400), unusable To (403). A To whose URI is
+ * not sip: or sips: (RFC 4475 §3.3.4, `isbn:`) is a bad request (400), as RFC 3261 §10.2 wants the AoR in it.
  */
 export function parseRegister(req: SrfRequest): ParsedRegister {
   const requestUri = parseSipUri(req.uri);
@@ -31,9 +33,16 @@ export function parseRegister(req: SrfRequest): ParsedRegister {
 
   const to = parseHeaderUri(header('To') ?? '');
   const aor = to.ok ? aorFromUri(to.value) : undefined;
+  if (!to.ok && !namesSipUri(header('To') ?? '')) return { ok: false, status: 400, reason: AOR_NOT_SIP };
   if (!to.ok || !aor) return { ok: false, status: 403, reason: INVALID_AOR };
 
   return { ok: true, request: buildRequest(req, header, contactHeader, contact.value, expires.expires, aor, to.value.host) };
+}
+
+/** True when the To header's address is a sip: or sips: URI (well formed or not). */
+function namesSipUri(toHeader: string): boolean {
+  const nameAddr = parseNameAddr(toHeader);
+  return !nameAddr.ok || /^sips?:/i.test(nameAddr.value.uri);
 }
 
 function buildRequest(req: SrfRequest, header: HeaderLookup, contactHeader: string, contact: ContactHeader, expires: number, aor: string,
