@@ -117,6 +117,8 @@ export interface RegistrarConfig {
   rateLimitBurst: number;
   minExpires: number;
   maxExpires: number;
+  /** Ours: granted to a REGISTER that asks for no expiry (RFC 3261 §10.3 step 7), before the min/max policy. */
+  defaultExpires: number;
   expiresJitterPercent: number;
   maxBindings: number;
   bindingsOverflow: 'evict-oldest' | 'reject';
@@ -324,6 +326,7 @@ function readRegistrar(reader: EnvReader): RegistrarConfig {
     rateLimitBurst: reader.int('REGISTRAR_RATE_LIMIT_BURST', 100, 1, 1_000_000),
     minExpires: reader.int('REGISTRAR_MIN_EXPIRES', 20, 1, 86400),
     maxExpires: reader.int('REGISTRAR_MAX_EXPIRES', 86400, 60, 4294967295),
+    defaultExpires: reader.int('REGISTRAR_DEFAULT_EXPIRES', 3600, 1, 4294967295),
     expiresJitterPercent: reader.number('REGISTRAR_EXPIRES_JITTER_PERCENT', 10, 0, 50),
     maxBindings: reader.int('REGISTRAR_MAX_BINDINGS', 10, 1, 1000),
     bindingsOverflow: reader.oneOf('REGISTRAR_BINDINGS_OVERFLOW', 'evict-oldest', ['evict-oldest', 'reject'] as const),

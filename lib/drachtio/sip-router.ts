@@ -1,5 +1,7 @@
 import type Srf from 'drachtio-srf';
 import type { Logger } from '../ops/logger';
+import { unfold } from '../sip/header-tokens';
+import { unfoldCopiedHeaders } from './folded-headers';
 
 export type SrfRequest = Srf.SrfRequest;
 export type SrfResponse = Srf.SrfResponse;
@@ -37,6 +39,7 @@ export class SipRouter {
 
   private async dispatch(req: SrfRequest, res: SrfResponse, handler: SipHandler): Promise<void> {
     const ctx = new LazyRequestContext(this.logger, req);
+    unfoldCopiedHeaders(res);
     if (this.draining) {
       // Another sidecar connected to the same drachtio-server can take the retry.
       res.send(503, { headers: { 'Retry-After': '5' } });
@@ -103,14 +106,15 @@ export type HeaderLookup = (name: string) => string | undefined;
 /**
  * The request's headers by lower-cased name, read in one pass. drachtio-srf's req.get and req.has scan
  * every header name on each call, which a REGISTER's dozen lookups turned into a visible cost. The first
- * of two names differing only in case wins, as with req.get.
+ * of two names differing only in case wins, as with req.get. Values folded over several lines are
+ * unfolded (RFC 3261 §7.3.1).
  */
 export function headerLookup(req: SrfRequest): HeaderLookup {
   const byName = new Map<string, string>();
   const headers = req.headers;
   for (const name of Object.keys(headers)) {
     const lower = name.toLowerCase();
-    if (!byName.has(lower)) byName.set(lower, headers[name]);
+    if (!byName.has(lower)) byName.set(lower, unfold(headers[name]));
   }
   return (name) => byName.get(name.toLowerCase());
 }

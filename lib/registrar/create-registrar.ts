@@ -42,6 +42,10 @@ export function createRegistrar(config: Config, clients: RegistrarClients): SipH
     logger.warn('REGISTRAR_NONCE_SECRET is not set (nor ENCRYPTION_SECRET/JWT_SECRET): nonces are valid only on this '
       + 'process, so with several sidecars behind one drachtio-server some REGISTERs will be challenged twice');
   }
+  if (settings.defaultExpires < settings.minExpires) {
+    logger.warn({ defaultExpires: settings.defaultExpires, minExpires: settings.minExpires },
+      'REGISTRAR_DEFAULT_EXPIRES is below REGISTRAR_MIN_EXPIRES: a REGISTER asking for no expiry gets 423 Interval Too Brief');
+  }
   const guardStore = new AuthGuardStore(redis);
   const hookGuard = new HookGuard({
     maxInFlight: settings.hookMaxInFlight,
@@ -69,6 +73,7 @@ export function createRegistrar(config: Config, clients: RegistrarClients): SipH
       banMs: settings.banSeconds * 1000,
     }),
     requireUsernameMatch: settings.requireUsernameMatch,
+    defaultExpires: settings.defaultExpires,
     expiryPolicy: {
       minExpires: settings.minExpires,
       maxExpires: settings.maxExpires,

@@ -33,6 +33,8 @@ export interface RegistrarDeps {
   digest: DigestGate;
   abuse: AbuseGuard;
   requireUsernameMatch: boolean;
+  /** The expiry of a REGISTER that asks for none (RFC 3261 §10.3 step 7); the expiry policy then applies. */
+  defaultExpires: number;
   expiryPolicy: ExpiryPolicy;
   sbcIdentity: () => SbcIdentity;
   now?: () => number;
@@ -60,7 +62,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   const now = deps.now ?? Date.now;
 
   return async (req: SrfRequest, res: SrfResponse, ctx: RequestContext) => {
-    const parsed = parseRegister(req);
+    const parsed = parseRegister(req, deps.defaultExpires);
     if (!parsed.ok) {
       send(res, ctx, parsed.reason ? reject(parsed.status, parsed.reason) : { status: parsed.status }, undefined, deps.metrics);
       return;
@@ -97,7 +99,8 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       const limit = await deps.deviceLimits.check(account, request.aor, request.realm);
       if (!limit.allowed) return { status: 503, reason: 'Max Devices Registered' };
     }
-    if (!credentials) return challenge(request, false);
+    // Credentials in a scheme we do not know are no credentials for us (RFC 4475 §3.3.7): challenge.
+    if (!credentials || (!credentials.ok && credentials.otherScheme)) return challenge(request, false);
     if (!credentials.ok || !gate) return reject(400, 'Malformed Authorization header');
     const passed = await unsettle(gate);
     if (!passed.pass) {
@@ -173,10 +176,11 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   }
 
   /**
-   * A device refreshing its one binding from the same address and Call-ID, well before it expires, was
-   * authenticated moments ago: the binding may be extended without a challenge if Redis agrees. The
-   * lifetime granted at the last authentication stands, since re-applying storm jitter on every refresh
-   * would ratchet it down.
+   * A device refreshing its one binding from the binding's address:port with the binding's Contact, well
+   * before it expires, was authenticated moments ago: the binding may be extended without a challenge if
+   * Redis agrees, whatever the Call-ID (a rebooted phone starts a new one; the reference answers it from
+   * its cache too). The lifetime granted at the last authentication stands, since re-applying storm jitter
+   * on every refresh would ratchet it down.
    */
   async function fastRefreshQuestion(request: RegisterRequest, cap: number): Promise<RefreshRequest | undefined> {
     const contact = request.contacts[0];
@@ -190,17 +194,16 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       cseq: request.cseq,
       source: sourceOf(request),
       sourceAddress: request.sourceAddress,
-      proxy: proxyOf(request),
       minRemainingMs: deps.natExpires * 1000,
       grantIfUnknown: cap,
-      grantCeiling: Math.min(requestedFor(contact, request), deps.expiryPolicy.maxExpires),
+      grantCeiling: Math.min(requestedFor(contact, request, deps.defaultExpires), deps.expiryPolicy.maxExpires),
     };
   }
 
   /** `cap`: the requested lifetime after the registrar's bounds and storm jitter. */
   async function register(request: RegisterRequest, grant: Grant, cap: number): Promise<Answer> {
     const upserts = request.contacts.map((contact) => {
-      const requested = requestedFor(contact, request);
+      const requested = requestedFor(contact, request, deps.defaultExpires);
       const granted = requested === 0 ? 0 : grantedExpires(grant, Math.min(requested, cap));
       return bindingInput(request, contact, grant, granted);
     });
@@ -284,9 +287,12 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   }
 }
 
-/** A contact's requested lifetime: its own expires parameter, else the Expires header. */
-function requestedFor(contact: RequestContact, request: RegisterRequest): number {
-  return contact.expires ?? request.expiresHeader ?? request.expires;
+/**
+ * A contact's requested lifetime: its own expires parameter, else the Expires header, else the registrar's
+ * default (RFC 3261 §10.3 step 7, for each contact).
+ */
+function requestedFor(contact: RequestContact, request: RegisterRequest, defaultExpires: number): number {
+  return contact.expires ?? request.expiresHeader ?? defaultExpires;
 }
 
 function sourceOf(request: RegisterRequest): string {

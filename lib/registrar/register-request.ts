@@ -11,10 +11,12 @@ const AOR_NOT_SIP = 'The address of record must be a SIP or SIPS URI';
 
 /**
  * Reads a REGISTER into a RegisterRequest, refusing it with jambonz's answers in jambonz's order:
- * Request-URI without a realm (403), no Contact (400), no expiry (400), unusable To (403). A To whose URI is
- * not sip: or sips: (RFC 4475 §3.3.4, `isbn:`) is a bad request (400), as RFC 3261 §10.2 wants the AoR in it.
+ * Request-URI without a realm (403), no Contact (400), unusable To (403). A REGISTER asking for no expiry
+ * (neither an expires parameter on its first Contact nor an Expires header) asks for `defaultExpires`: RFC
+ * 3261 §10.3 step 7 lets the registrar choose, where jambonz answers 400. A To whose URI is not sip: or sips:
+ * (RFC 4475 §3.3.4, `isbn:`) is a bad request (400), as RFC 3261 §10.2 wants the AoR in it.
  */
-export function parseRegister(req: SrfRequest): ParsedRegister {
+export function parseRegister(req: SrfRequest, defaultExpires: number): ParsedRegister {
   const requestUri = parseSipUri(req.uri);
   // Devices must address the registrar by its domain: an IPv4 literal names no realm.
   if (!requestUri.ok || !requestUri.value.host || requestUri.value.hostType === 'ipv4') return { ok: false, status: 403 };
@@ -26,7 +28,7 @@ export function parseRegister(req: SrfRequest): ParsedRegister {
   if (!contact.ok) return { ok: false, status: 400, reason: 'Invalid Contact header' };
 
   const expires = requestedExpires(contact.value, header('Expires'));
-  if (!expires.ok || expires.expires === undefined) return { ok: false, status: 400 };
+  if (!expires.ok) return { ok: false, status: 400 };
   if (contact.value.kind === 'wildcard' && expires.expires !== 0) {
     return { ok: false, status: 400, reason: 'Contact: * requires Expires: 0' };
   }
@@ -36,7 +38,8 @@ export function parseRegister(req: SrfRequest): ParsedRegister {
   if (!to.ok && !namesSipUri(header('To') ?? '')) return { ok: false, status: 400, reason: AOR_NOT_SIP };
   if (!to.ok || !aor) return { ok: false, status: 403, reason: INVALID_AOR };
 
-  return { ok: true, request: buildRequest(req, header, contactHeader, contact.value, expires.expires, aor, to.value.host) };
+  const asked = expires.expires ?? defaultExpires;
+  return { ok: true, request: buildRequest(req, header, contactHeader, contact.value, asked, aor, to.value.host) };
 }
 
 /** True when the To header's address is a sip: or sips: URI (well formed or not). */

@@ -12,7 +12,10 @@ export interface RegisterRequest {
   contactUri: string;
   contactHost?: string;
   contactPort?: number;
-  /** The expiry the device asked for (first Contact's expires param, else the Expires header). */
+  /**
+   * The expiry the device asked for (first Contact's expires param, else the Expires header), or the
+   * registrar's default when it asked for none.
+   */
   expires: number;
   type: 'register' | 'unregister';
   transport?: SipProtocol;

@@ -5,7 +5,7 @@
  * regex substitution; `rewriteFirstExpires` and `requestedExpires` reproduce exactly that. The full
  * list parse is here so that a future multi-binding registrar has what it needs.
  */
-import { Parsed, fail, ok, splitHeaderValues, trimLws } from './header-tokens';
+import { Parsed, fail, ok, splitHeaderValues, trimLws, unfold } from './header-tokens';
 import { SipUri, parseNameAddr, parseSipUri } from './uri';
 
 /** RFC 3261 §20.19: delta-seconds range from 0 to 2^32-1; larger values are treated as the maximum. */
@@ -82,7 +82,7 @@ function parseContactElement(element: string): Parsed<ContactBinding> {
  * allow), surrounding blanks ignored. Values beyond 2^32-1 clamp to it instead of overflowing.
  */
 export function parseDeltaSeconds(text: string): number | undefined {
-  const digits = trimLws(text); // not a /[ \t]+$/ regex: that is quadratic on long runs of blanks
+  const digits = trimLws(unfold(text)); // not a /[ \t]+$/ regex: that is quadratic on long runs of blanks
   if (!/^\d+$/.test(digits)) return undefined;
   const significant = digits.replace(/^0+(?=\d)/, '');
   // more than 10 digits is certainly above 2^32-1, and Number() would start losing precision

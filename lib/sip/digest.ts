@@ -8,7 +8,7 @@
  * Nonce creation and validation live elsewhere; here a nonce is just an opaque string.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Parsed, fail, hasControlChar, isLinearWhitespace, ok, readQuotedString, skipLws } from './header-tokens';
+import { Parsed, fail, hasControlChar, isLinearWhitespace, ok, readQuotedString, skipLws, unfold } from './header-tokens';
 import { RandomPool } from './random-pool';
 
 export type DigestAlgorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess' | 'SHA-512-256' | 'SHA-512-256-sess';
@@ -163,19 +163,27 @@ function isCredentialField(name: string): name is CredentialField {
 }
 
 /**
+ * parseAuthorization's answer. `otherScheme` is set when the value holds no Digest credentials at all but
+ * a scheme we do not know (RFC 4475 §3.3.7 `NoOneKnowsThisScheme opaque-data=here`): a registrar treats
+ * that as no credentials and challenges. Without it the failure is a malformed header.
+ */
+export type AuthorizationParse = { ok: true; value: DigestCredentials } | { ok: false; reason: string; otherScheme?: string };
+
+/**
  * Parses an Authorization (or Proxy-Authorization) header value. Any problem, including a missing
  * username/realm/nonce/uri/response, a repeated field, bad quoting or a non-Digest scheme, gives
  * an error result. (The reference throws and answers 500; spec §14 item 6 wants 400/403.)
  * When qop is present, nc (8 hex digits) and cnonce are required, as RFC 7616 §3.4 demands.
  */
-export function parseAuthorization(headerValue: string): Parsed<DigestCredentials> {
-  if (typeof headerValue !== 'string') return fail('Authorization is not a string');
+export function parseAuthorization(value: string): AuthorizationParse {
+  if (typeof value !== 'string') return fail('Authorization is not a string');
+  const headerValue = unfold(value);
   if (hasControlChar(headerValue)) return fail('control character in Authorization');
   const scanned = scanAuthElements(headerValue);
-  if (!scanned.ok) return scanned;
+  if (!scanned.ok) return notDigest(leadingScheme(headerValue)) ?? scanned;
   const [element] = scanned.value;
   if (!element) return fail('empty Authorization');
-  if (element.scheme.toLowerCase() !== 'digest') return fail(`unsupported authentication scheme "${element.scheme}"`);
+  if (!scanned.value.some((e) => isDigest(e.scheme))) return notDigest(element.scheme) ?? fail('no Digest credentials');
   if (scanned.value.length > 1) return fail('more than one credential');
 
   const fields = collectCredentialFields(element.params);
@@ -187,6 +195,23 @@ export function parseAuthorization(headerValue: string): Parsed<DigestCredential
   const qopCheck = checkQopCompanions(values);
   if (!qopCheck.ok) return qopCheck;
   return ok(toCredentials(values));
+}
+
+function isDigest(scheme: string): boolean {
+  return scheme.toLowerCase() === 'digest';
+}
+
+/** The auth-scheme token a value starts with, if any. */
+function leadingScheme(text: string): string | undefined {
+  const start = skipLws(text, 0);
+  const end = readToken(text, start);
+  return end > start && (end === text.length || isLinearWhitespace(text[end])) ? text.slice(start, end) : undefined;
+}
+
+/** A scheme other than Digest, reported as such; undefined for Digest or no scheme. */
+function notDigest(scheme: string | undefined): AuthorizationParse | undefined {
+  if (scheme === undefined || isDigest(scheme)) return undefined;
+  return { ok: false, reason: `unsupported authentication scheme "${scheme}"`, otherScheme: scheme };
 }
 
 function collectCredentialFields(params: readonly AuthParam[]): Parsed<Map<CredentialField, string>> {

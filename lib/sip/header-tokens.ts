@@ -1,9 +1,10 @@
 /**
  * Low-level scanning shared by the SIP header parsers (uri, contact, via, digest).
  *
- * Everything here works on header *values* as drachtio hands them to us: already unfolded, without
- * the header name. Parsers report problems through `Parsed` results instead of throwing, because
- * these values come straight off the network and a malformed header must end in a SIP error
+ * Everything here works on header *values* as drachtio hands them to us, without the header name. They
+ * may still be folded over several lines (drachtio-srf keeps a continuation line's CR LF in the value):
+ * the public parsers unfold first. Parsers report problems through `Parsed` results instead of throwing,
+ * because these values come straight off the network and a malformed header must end in a SIP error
  * response, not in the middleware's generic 500.
  */
 
@@ -26,6 +27,16 @@ const CONTROL_CHAR = /[\u0000-\u0008\u000A-\u001F\u007F]/;
 
 export function hasControlChar(text: string): boolean {
   return CONTROL_CHAR.test(text);
+}
+
+/**
+ * RFC 3261 §7.3.1: a line break followed by SP or HTAB continues the header value, and that linear white
+ * space means one SP (blanks before the break are kept: they are LWS too, and a pattern taking them would
+ * be quadratic on a long run of blanks). A line break not followed by white space is not folding and is
+ * left for the parsers to refuse. Values without a line break (nearly all) are returned without a regex run.
+ */
+export function unfold(text: string): string {
+  return text.indexOf('\n') < 0 ? text : text.replace(/\r?\n[ \t]+/g, ' ');
 }
 
 export function isLinearWhitespace(ch: string | undefined): boolean {
@@ -123,8 +134,9 @@ export function splitHeaderValues(value: string | readonly string[]): Parsed<str
   const elements: string[] = [];
   for (const item of values) {
     if (typeof item !== 'string') return fail('header value is not a string');
-    if (hasControlChar(item)) return fail('control character in header value');
-    const split = splitHeaderList(item);
+    const text = unfold(item);
+    if (hasControlChar(text)) return fail('control character in header value');
+    const split = splitHeaderList(text);
     if (!split.ok) return split;
     elements.push(...split.value);
   }

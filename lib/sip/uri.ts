@@ -20,6 +20,7 @@ import {
   parseHeaderParams,
   readQuotedString,
   trimLws,
+  unfold,
 } from './header-tokens';
 
 export type SipScheme = 'sip' | 'sips';
@@ -235,8 +236,9 @@ export interface NameAddr {
  */
 export function parseNameAddr(value: string): Parsed<NameAddr> {
   if (typeof value !== 'string') return fail('header value is not a string');
-  if (hasControlChar(value)) return fail('control character in header value');
-  const text = trimLws(value);
+  const unfolded = unfold(value);
+  if (hasControlChar(unfolded)) return fail('control character in header value');
+  const text = trimLws(unfolded);
   if (text === '') return fail('empty address');
   if (text.startsWith('"')) return parseQuotedNameAddr(text);
   const lt = text.indexOf('<');

@@ -205,35 +205,31 @@ return { 'ok', evicted, replyList(live) }
 
 /**
  * BindingStore.refresh: the REGISTER fast path in one call, the ban check of the source included. It
- * answers 'banned' when KEYS[5] (`banned-source:<ip>`) exists. Otherwise it extends a binding only when the device is
- * the one `user:<aor>` mirrors (same Call-ID and proxy) and the binding is the same flow (source, Call-ID,
- * Contact, a higher CSeq) with more than the given time left; anything else is left to full
+ * answers 'banned' when KEYS[5] (`banned-source:<ip>`) exists. Otherwise it extends a binding only when the
+ * request comes from the binding's source with the binding's Contact URI and the binding has more than the
+ * given time left; with the stored Call-ID the CSeq must also be higher. Anything else is left to full
  * authentication. The stored value is rewritten in place (CSeq, expiry, updatedAt, seq and the legacy
  * record's expiryTime) so every other byte, the legacy record's included, stays as the last full
  * registration wrote it.
  *
- * Own ARGV: 6 binding key, 7 Call-ID, 8 CSeq, 9 source 'ip:port', 10 Contact URI, 11 proxy (`sip:ip:port`),
- * 12 minimum time left (ms), 13 lifetime to grant when the binding has no grantedExpires, 14 the most
- * to grant (seconds).
+ * A request with another Call-ID (a rebooted phone) is the same device when source and Contact match: the
+ * binding and its legacy record take the new Call-ID with the request's CSeq (RFC 3261 10.3 step 7: a
+ * binding updated from another Call-ID takes it), so the device's next refresh matches, and the
+ * out-of-order check of a later REGISTER compares against the Call-ID the device now uses.
+ *
+ * Own ARGV: 6 binding key, 7 Call-ID, 8 CSeq, 9 source 'ip:port', 10 Contact URI, 11 minimum time left (ms),
+ * 12 lifetime to grant when the binding has no grantedExpires, 13 the most to grant (seconds).
  *
  * Replies: {'ok', {evicted keys}, {live bindings}} | {'no', why} | {'banned'}; nothing is written unless 'ok'.
  */
 export const REFRESH_SCRIPT = `${SHARED}
-local BS = string.char(92)
+local BS, DQ = string.char(92), string.char(34)
 local key, callId, cseq = ARGV[6], ARGV[7], tonumber(ARGV[8])
-
-local function mirrorsThisDevice()
-  local text = redis.call('GET', KEYS[2])
-  if not text then return false end
-  local ok, record = pcall(cjson.decode, text)
-  return ok and type(record) == 'table' and type(record.contact) == 'string'
-    and record.callId == callId and record.proxy == ARGV[11]
-end
 
 local function grantFor(b)
   local ok, legacy = pcall(cjson.decode, b.legacy)
-  local granted = ok and type(legacy) == 'table' and tonumber(legacy.grantedExpires) or tonumber(ARGV[13])
-  return math.floor(math.min(granted, tonumber(ARGV[14])))
+  local granted = ok and type(legacy) == 'table' and tonumber(legacy.grantedExpires) or tonumber(ARGV[12])
+  return math.floor(math.min(granted, tonumber(ARGV[13])))
 end
 
 -- Replaces the one number after prefix; nil when it is not there exactly once.
@@ -254,19 +250,45 @@ local function rewritten(raw, seq, expiresAt)
   return body and ('{"seq":' .. int(seq) .. ',' .. body)
 end
 
+-- A string as JSON.stringify writes it (it wrote the stored values): quote, backslash and C0 escaped.
+local SHORT_ESCAPES = { [DQ] = DQ, [BS] = BS, [string.char(8)] = 'b', [string.char(9)] = 't', [string.char(10)] = 'n',
+  [string.char(12)] = 'f', [string.char(13)] = 'r' }
+local NEEDS_ESCAPE = '[%z' .. string.char(1) .. '-' .. string.char(31) .. DQ .. BS .. ']'
+local function jsonString(s)
+  return DQ .. (string.gsub(s, NEEDS_ESCAPE, function(c)
+    local short = SHORT_ESCAPES[c]
+    return short and (BS .. short) or string.format(BS .. 'u%04x', string.byte(c))
+  end)) .. DQ
+end
+
+-- Replaces the one plain occurrence of old; nil when it is not there exactly once.
+local function replaceOnce(text, old, new)
+  local at = string.find(text, old, 1, true)
+  if not at or string.find(text, old, at + 1, true) then return nil end
+  return string.sub(text, 1, at - 1) .. new .. string.sub(text, at + #old)
+end
+
+-- The binding's Call-ID and its legacy record's (a JSON text inside the value, hence encoded twice).
+local function withCallId(raw, old, new)
+  local field = function(id) return '"callId":' .. jsonString(id) end
+  local inLegacy = function(id) return string.sub(jsonString(field(id)), 2, -2) end
+  local value = replaceOnce(raw, field(old), field(new))
+  return value and replaceOnce(value, inLegacy(old), inLegacy(new))
+end
+
 if redis.call('EXISTS', KEYS[5]) == 1 then return { 'banned' } end
-if not mirrorsThisDevice() then return { 'no', 'not the mirrored device' } end
 local live, fields, _, topSeq = load()
 local b = live[key]
 if not b then return { 'no', 'no such binding' } end
-if b.source ~= ARGV[9] or b.callId ~= callId or b.contact ~= ARGV[10] or not (cseq > b.cseq) then
-  return { 'no', 'another flow' }
-end
-if b.expiresAt - now <= tonumber(ARGV[12]) then return { 'no', 'expiring' } end
+if b.source ~= ARGV[9] or b.contact ~= ARGV[10] then return { 'no', 'another device' } end
+local sameCall = b.callId == callId
+if sameCall and not (cseq > b.cseq) then return { 'no', 'CSeq not above the stored one' } end
+if b.expiresAt - now <= tonumber(ARGV[11]) then return { 'no', 'expiring' } end
 local granted = grantFor(b)
 if granted <= 0 then return { 'no', 'nothing to grant' } end
 local expiresAt = now + granted * 1000
 local raw = rewritten(b.raw, topSeq + 1, expiresAt)
+if raw and not sameCall then raw = type(b.callId) == 'string' and withCallId(raw, b.callId, callId) or nil end
 if not raw then return { 'no', 'unexpected stored value' } end
 live[key] = { callId = callId, cseq = cseq, expiresAt = expiresAt, seq = topSeq + 1, contact = b.contact, raw = raw }
 local touched = { [key] = true }

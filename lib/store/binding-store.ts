@@ -61,14 +61,13 @@ export interface RefreshRequest {
   key: string;
   /** The Contact URI as sent; must be the one stored. */
   contact: string;
+  /** Any Call-ID: the binding takes it. With the stored one, `cseq` must be above the stored CSeq. */
   callId: string;
   cseq: number;
   /** Packet source 'ip:port'; must be the one stored. */
   source: string;
   /** Packet source address: a banned one is refused first (`banned-source:<ip>`, as AuthGuardStore.isBanned). */
   sourceAddress: string;
-  /** `sip:ip:port` of the packet source; `user:<aor>` must name it (the AoR's most recent device). */
-  proxy: string;
   /** A binding with no more than this left (ms) is not extended: the device re-authenticates. */
   minRemainingMs: number;
   /** Seconds to grant when the binding does not record what its last authentication granted. */
@@ -137,8 +136,9 @@ export class BindingStore {
 
   /**
    * The refresh fast path in one round trip: extends the binding `request.key` by what its last full
-   * registration granted (capped by `grantCeiling`) when the request comes from the same device and flow,
-   * and answers with the AoR's live bindings; otherwise changes nothing. See REFRESH_SCRIPT.
+   * registration granted (capped by `grantCeiling`) when the request comes from the binding's source with
+   * its Contact, whatever the Call-ID (the binding takes the request's Call-ID and CSeq), and answers with
+   * the AoR's live bindings; otherwise changes nothing. See REFRESH_SCRIPT.
    */
   async refresh(aor: string, realm: string, request: RefreshRequest, now = Date.now()): Promise<RefreshResult> {
     assertCseq(request.cseq);
@@ -149,7 +149,6 @@ export class BindingStore {
       String(request.cseq),
       request.source,
       request.contact,
-      request.proxy,
       String(request.minRemainingMs),
       String(request.grantIfUnknown),
       String(request.grantCeiling),

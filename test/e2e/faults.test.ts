@@ -34,13 +34,16 @@ let sequence = 0;
 async function registerOnce(client: UdpSipClient): Promise<number> {
   const user = `dev${sequence++ % 50}`;
   const callId = `fault-${sequence}-${Date.now()}`;
+  // A Contact of its own for each attempt: the same Contact from the same port would be a refresh of the
+  // live binding, answered without the hook, MySQL or a challenge; the faults are measured on full registrations.
+  const contact = `<sip:${user}@${client.localAddress}:${client.localPort};attempt=${sequence}>`;
   try {
-    const first = await client.request(registerText({ user, realm: REALM, client, cseq: 1, callId }), 1000);
+    const first = await client.request(registerText({ user, realm: REALM, client, cseq: 1, callId, contact }), 1000);
     if (statusLine(first) !== 401) return statusLine(first);
     const challenge = parseChallenge(sipHeader(first, 'WWW-Authenticate') ?? '');
     if (!challenge.ok) return -1;
     const authorization = buildAuthorization({ challenge: challenge.value, username: user, password: 'pw', method: 'REGISTER', uri: `sip:${REALM}`, cnonce: 'ab12' });
-    return statusLine(await client.request(registerText({ user, realm: REALM, client, cseq: 2, callId, authorization }), 1000));
+    return statusLine(await client.request(registerText({ user, realm: REALM, client, cseq: 2, callId, contact, authorization }), 1000));
   } catch {
     return 0; // no answer within the client's timeout
   }

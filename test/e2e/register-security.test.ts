@@ -108,7 +108,10 @@ test('security: SHA-256 digest verified against local clients; the hook is told 
   const sha = await registerWithPassword(c, 'shauser', CLIENTS, 'shapw', (ch) => ch.algorithm === 'SHA-256');
   t.equal(statusLine(sha.final), 200, 'SHA-256 accepted');
   t.match(sha.authorization ?? '', /algorithm=SHA-256/);
-  const wrong = await registerWithPassword(c, 'shauser', CLIENTS, 'nope', (ch) => ch.algorithm === 'SHA-256');
+  // From another port: from the same one, with the binding live, the REGISTER would be a refresh (no challenge).
+  const other = await client('127.0.0.32');
+  const wrong = await registerWithPassword(other, 'shauser', CLIENTS, 'nope', (ch) => ch.algorithm === 'SHA-256');
+  other.close();
   t.equal(statusLine(wrong.final), 403, 'wrong SHA-256 password refused');
   bed.hook.reset();
   bed.hook.respondWith(hookReply);

@@ -192,6 +192,56 @@ test('uas: REGISTER over TCP, challenged then accepted (capture 1b)', async (t) 
   });
 });
 
+test('uas: an app response carrying a folded header sofia cannot parse → NOK, and the server answers 500 itself', async (t) => {
+  const lines: string[] = [];
+  await withStandIn({ log: (line) => lines.push(line) }, async (s) => {
+    const app = await RawAdminClient.authenticated(s.adminPort, ['register']);
+    const peer = await UdpPeer.open();
+    const folded = sip([
+      'REGISTER sip:sipp.test SIP/2.0',
+      `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-fold-1`,
+      'From: <sip:alice@sipp.test>\r\n  ;tag=fold1',
+      'To: <sip:alice@sipp.test>',
+      'Call-ID: fold-1@127.0.0.1',
+      'CSeq: 1\r\n  REGISTER',
+      `Contact: <sip:alice@127.0.0.1:${peer.port}>`,
+      'Expires: 3600',
+      'Content-Length: 0',
+    ]);
+    peer.send(folded, s.sipPort);
+    const delivered = await app.sip();
+    t.ok(delivered.sip?.includes('CSeq: 1\r\n  REGISTER\r\n'), 'the request reaches the app folded, as it came');
+    // What drachtio-srf sends when it copies the request's From, To, Call-ID and CSeq as they came.
+    const answer = sip(['SIP/2.0 401 Unauthorized', 'Call-ID: fold-1@127.0.0.1', 'cseq: 1\r\n  REGISTER',
+      'from: <sip:alice@sipp.test>\r\n  ;tag=fold1', 'to: <sip:alice@sipp.test>', 'Content-Length: 0',
+      'www-authenticate: Digest realm="sipp.test", nonce="abc", algorithm=MD5']);
+    const reply = await app.reply(app.send(`sip|${delivered.tokens[8]}|\r\n${answer}`));
+    t.deepEqual(reply.tokens.slice(3), ['NOK', 'Unknown server error sending response'], 'NOK to the app');
+    t.ok(lines.some((l) => l.includes("makeTags - invalid header: '  REGISTER'")), 'the continuation line is logged as an invalid header');
+    const wire = await peer.next();
+    t.match(wire.text, /^SIP\/2\.0 500 Internal Server Error\r\n/, 'with sofia\'s reason phrase');
+    t.equal(header(wire.text, 'CSeq'), '1 REGISTER', 'CSeq from the request, unfolded');
+    t.equal(header(wire.text, 'From'), '<sip:alice@sipp.test>;tag=fold1', 'From from the request, unfolded');
+    t.match(header(wire.text, 'To') ?? '', /^<sip:alice@sipp\.test>;tag=[A-Za-z0-9]{13}$/, 'To with a tag');
+    t.equal(header(wire.text, 'WWW-Authenticate'), undefined, 'none of the app\'s headers');
+    peer.send(folded, s.sipPort);
+    const again = await peer.next(() => true, 3000, 1);
+    t.equal(again.text, wire.text, 'a retransmission gets the same 500');
+    t.equal(app.messages.filter((m) => m.tokens[1] === 'sip').length, 1, 'and is not delivered again');
+
+    const unfolded = folded.replace(/\r\n {2}/g, ' ').replace('fold-1@', 'fold-2@').replace('z9hG4bK-fold-1', 'z9hG4bK-fold-2');
+    peer.send(unfolded, s.sipPort);
+    const second = await app.sip(() => true, 3000, app.messages.indexOf(delivered) + 1);
+    const custom = sip(['SIP/2.0 200 OK', 'Call-ID: fold-2@127.0.0.1', 'cseq: 1 REGISTER', 'from: <sip:alice@sipp.test>;tag=fold1',
+      'to: <sip:alice@sipp.test>', 'Content-Length: 0', 'X-Note: first\r\n  second']);
+    const ok = await app.reply(app.send(`sip|${second.tokens[8]}|\r\n${custom}`));
+    t.equal(ok.tokens[3], 'OK', 'a folded custom header does not stop the response');
+    t.equal(header(ok.sip ?? '', 'X-Note'), 'first', 'its continuation line is dropped');
+    peer.close();
+    app.close();
+  });
+});
+
 test('uas: a response for a TCP request whose connection has closed → NOK transport closed', async (t) => {
   await withStandIn({}, async (s) => {
     const app = await RawAdminClient.authenticated(s.adminPort, ['options']);

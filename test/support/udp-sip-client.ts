@@ -45,14 +45,19 @@ export async function createUdpSipClient(localAddress = '127.0.0.1', target: { h
   };
 }
 
+/** The header lines of a message with folded values (RFC 3261 §7.3.1) joined back onto one line each. */
+function unfoldedLines(message: string): string[] {
+  return message.replace(/\r\n[ \t]+/g, ' ').split('\r\n');
+}
+
 export function sipHeader(message: string, name: string): string | undefined {
-  const line = message.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  const line = unfoldedLines(message).find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
   return line?.slice(line.indexOf(':') + 1).trim();
 }
 
 /** Every value of a header, whether sent as several lines or as one comma-separated line. */
 export function sipHeaderValues(message: string, name: string): string[] {
-  return message.split('\r\n')
+  return unfoldedLines(message)
     .filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))
     .flatMap((l) => l.slice(l.indexOf(':') + 1).split(/,\s*(?=<)/).map((v) => v.trim()));
 }
@@ -63,7 +68,10 @@ export interface RegisterText {
   client: { localAddress: string; localPort: number };
   cseq: number;
   callId: string;
-  expires?: number;
+  /** Expires header; null leaves it out. Default 600. */
+  expires?: number | null;
+  /** Contact header value; null leaves the header out. Default `<sip:user@localAddress:localPort>`. */
+  contact?: string | null;
   authorization?: string;
   extraHeaders?: string[];
 }
@@ -77,8 +85,8 @@ export function registerText(r: RegisterText): string {
     `To: <sip:${r.user}@${r.realm}>`,
     `Call-ID: ${r.callId}`,
     `CSeq: ${r.cseq} REGISTER`,
-    `Contact: <sip:${r.user}@${r.client.localAddress}:${r.client.localPort}>`,
-    `Expires: ${r.expires ?? 600}`,
+    ...(r.contact === null ? [] : [`Contact: ${r.contact ?? `<sip:${r.user}@${r.client.localAddress}:${r.client.localPort}>`}`]),
+    ...(r.expires === null ? [] : [`Expires: ${r.expires ?? 600}`]),
     ...(r.authorization ? [`Authorization: ${r.authorization}`] : []),
     ...(r.extraHeaders ?? []),
     'Content-Length: 0',

@@ -371,7 +371,6 @@ function refreshOf(name: string, over: Partial<RefreshRequest> = {}): RefreshReq
     cseq: 3,
     source: '10.0.0.1:5060',
     sourceAddress: '10.0.0.1',
-    proxy: 'sip:10.0.0.1:5060',
     minRemainingMs: 30_000,
     grantIfUnknown: 3600,
     grantCeiling: 1800,
@@ -425,18 +424,17 @@ storeTest('refresh grants what the last authentication granted, else grantIfUnkn
   t.equal(known.ok && known.bindings[0].expiresAt, t0 + 1000 + 3_600_000, 'grantedExpires (3600) of the legacy record');
 });
 
-storeTest('refresh changes nothing unless it is the mirrored device on the same flow with time left', async (t, { redis, store, t0 }) => {
+storeTest('refresh changes nothing unless it comes from the binding source with its Contact and time left', async (t, { redis, store, t0 }) => {
   await deskAndMobile(store, AOR, t0);
   const before = await snapshot(redis);
   const refused: [string, RefreshRequest][] = [
-    ['another Call-ID', refreshOf('desk', { callId: 'call-new' })],
-    ['not the mirrored device', refreshOf('mobile')],
-    ['CSeq not above the stored one', refreshOf('desk', { cseq: 2 })],
+    ['CSeq not above the stored one on the same Call-ID', refreshOf('desk', { cseq: 2 })],
     ['another source', refreshOf('desk', { source: '10.0.0.9:5060' })],
-    ['another proxy', refreshOf('desk', { proxy: 'sip:10.0.0.9:5060' })],
+    ['another source port', refreshOf('desk', { source: '10.0.0.1:5062' })],
     ['another Contact on the key', refreshOf('desk', { contact: 'sip:desk@10.0.0.2:5060' })],
     ['unknown binding', refreshOf('desk', { key: 'sip:other@10.0.0.1:5060' })],
     ['too close to expiry', refreshOf('desk', { minRemainingMs: 3_600_000 })],
+    ['too close to expiry, with another Call-ID', refreshOf('desk', { callId: 'call-new', minRemainingMs: 3_600_000 })],
   ];
   for (const [why, request] of refused) {
     const result = await store.refresh(AOR, REALM, request, t0 + 5000);
@@ -444,6 +442,54 @@ storeTest('refresh changes nothing unless it is the mirrored device on the same 
   }
   t.deepEqual(await snapshot(redis), before, 'nothing written');
   t.equal((await store.refresh(AOR, REALM, refreshOf('desk'), t0 + 5000)).ok, true, 'the same request on the right flow refreshes');
+});
+
+storeTest('refresh of a device the legacy record does not mirror extends it, and the record follows it', async (t, { redis, store, t0 }) => {
+  await deskAndMobile(store, AOR, t0);
+  const result = await store.refresh(AOR, REALM, refreshOf('mobile'), t0 + 5000);
+  t.ok(result.ok, 'mobile refreshed without the mirror naming it');
+  t.equal(result.ok && result.bindings[0].key, 'sip:mobile@10.0.0.1:5060', 'now the most recently updated binding');
+  t.equal(JSON.parse((await redis.get(MEMBER)) ?? '{}').contact, 'sip:mobile@10.0.0.1:5060', 'as a full registration would');
+});
+
+/** A Call-ID with every character JSON has to escape that SIP allows in one, and some it would not. */
+const REBOOTED = 'reboot"1\\x/y\tz\u0001\u00e9@10.0.0.1';
+
+storeTest('refresh with another Call-ID writes exactly what a full registration with it writes', async (t, { redis, store, t0 }) => {
+  await deskAndMobile(store, AOR, t0);
+  await deskAndMobile(store, BOB, t0);
+  const now = t0 + 5000;
+
+  const fast = await store.refresh(AOR, REALM, refreshOf('desk', { callId: REBOOTED, cseq: 1 }), now);
+
+  const stored = (await store.list(BOB, now)).find((b) => b.key === 'sip:desk@10.0.0.1:5060');
+  if (!stored) return void t.fail('no stored desk binding');
+  const { expiresAt: _e, updatedAt: _u, remaining: _r, ...input } = stored;
+  const slow = await store.apply(BOB, REALM, {
+    upserts: [{ ...input, callId: REBOOTED, cseq: 1, expires: 1800, legacy: { ...input.legacy, callId: REBOOTED } }],
+  }, now);
+
+  t.ok(fast.ok && slow.ok, 'both extend the binding, whatever the lower CSeq of the new Call-ID');
+  t.deepEqual(await redis.hgetall(keys.bindings(AOR)), await redis.hgetall(keys.bindings(BOB)), 'hash values byte for byte');
+  t.equal(await redis.get(keys.user(AOR)), await redis.get(keys.user(BOB)), 'user:<aor> byte for byte');
+  const binding = (await store.list(AOR, now)).find((b) => b.key === 'sip:desk@10.0.0.1:5060');
+  t.equal(binding?.callId, REBOOTED, 'the binding took the new Call-ID');
+  t.equal(binding?.cseq, 1, 'and its CSeq');
+  t.equal(binding?.legacy.callId, REBOOTED, 'the legacy record too');
+  const mobile = (await store.list(AOR, now)).find((b) => b.key === 'sip:mobile@10.0.0.1:5060');
+  t.equal(mobile?.callId, 'call-mobile', 'the other binding is untouched');
+});
+
+storeTest('after a refresh with another Call-ID, the CSeq rules follow the new Call-ID', async (t, { store, t0 }) => {
+  await deskAndMobile(store, AOR, t0);
+  t.ok((await store.refresh(AOR, REALM, refreshOf('desk', { callId: 'rebooted', cseq: 7 }), t0 + 5000)).ok, 'new Call-ID, CSeq 7');
+  const again = await store.refresh(AOR, REALM, refreshOf('desk', { callId: 'rebooted', cseq: 7 }), t0 + 6000);
+  t.equal(again.ok, false, 'the same CSeq on the new Call-ID is not a refresh');
+  t.ok((await store.refresh(AOR, REALM, refreshOf('desk', { callId: 'rebooted', cseq: 8 }), t0 + 7000)).ok, 'CSeq 8 is');
+  const stale = await store.apply(AOR, REALM, { upserts: [device('desk', { callId: 'rebooted', cseq: 8 })] }, t0 + 8000);
+  t.deepEqual(stale, { ok: false, reason: 'out-of-order', key: 'sip:desk@10.0.0.1:5060' }, 'a full REGISTER with CSeq 8 is out of order');
+  const old = await store.refresh(AOR, REALM, refreshOf('desk', { callId: 'call-desk', cseq: 2 }), t0 + 9000);
+  t.ok(old.ok, 'the former Call-ID is another Call-ID again: accepted, as RFC 3261 10.3 step 7 accepts it');
 });
 
 storeTest('refresh from a banned source answers banned and changes nothing', async (t, { redis, store, t0 }) => {

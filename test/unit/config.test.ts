@@ -36,6 +36,7 @@ test('config: the minimal jambonz environment gives the reference defaults', (t)
   t.equal(config.options.sendPingIntervalSec, 60);
   t.equal(config.options.pingTtlSec, 300);
   t.equal(config.regbot.defaultExpires, 3600);
+  t.equal(config.registrar.defaultExpires, 3600, 'REGISTRAR_DEFAULT_EXPIRES (ours)');
   t.equal(config.regbot.minExpires, 30);
   t.equal(config.regbot.failureRetryInterval, 300);
   t.equal(config.regbot.failureThreshold, 3);

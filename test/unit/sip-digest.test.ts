@@ -206,6 +206,29 @@ test('digest: malformed Authorization values give a reason', (t) => {
   t.end();
 });
 
+test('digest: credentials in another scheme are told apart from a malformed Digest (RFC 4475 §3.3.7)', (t) => {
+  const full = 'username="u", realm="r", nonce="n", uri="sip:r", response="x"';
+  const other: Array<[string, string]> = [
+    ['NoOneKnowsThisScheme opaque-data=here', 'NoOneKnowsThisScheme'],
+    ['Basic dXNlcjpwYXNz', 'Basic'],
+    ['Basic Zm9vOmJhcg==', 'Basic'],
+    ['NTLM abc', 'NTLM'],
+    ['Bearer a"b', 'Bearer'],
+    [`Basic ${full}`, 'Basic'],
+  ];
+  for (const [header, scheme] of other) {
+    const parsed = parseAuthorization(header);
+    t.equal(!parsed.ok && parsed.otherScheme, scheme, `${JSON.stringify(header)}: another scheme, ${scheme}`);
+  }
+  const malformed = ['Digest', 'Digest username="u', `Digest ${full}, qop=auth`, `Digest ${full}, Basic abc`, `Basic abc, Digest ${full}`,
+    'username="u"', '', `Digest ${full}\r\nX: y`];
+  for (const header of malformed) {
+    const parsed = parseAuthorization(header);
+    t.ok(!parsed.ok && parsed.otherScheme === undefined, `${JSON.stringify(header)}: a malformed header (${parsed.ok ? 'accepted' : parsed.reason})`);
+  }
+  t.end();
+});
+
 test('digest: verifyResponse never throws and rejects what it cannot check', (t) => {
   const base = mustParseAuthorization(
     `Digest username="u", realm="r", nonce="n", uri="sip:r", response="${md5(`${md5('u:r:p')}:n:${md5('REGISTER:sip:r')}`)}"`,

@@ -5,7 +5,7 @@
  */
 import { HeaderSet } from './header-set';
 import {
-  capitaliseHeaderName, drachtioKey, isImmutableHeader, isValidHeaderName, wellKnownHeader,
+  capitaliseHeaderName, drachtioKey, isImmutableHeader, isValidHeaderName, sofiaAccepts, wellKnownHeader,
 } from './sip-headers';
 import { replaceLocalhost } from './sip-values';
 
@@ -49,6 +49,15 @@ export function parseAppHeaders(block: string, hostport: string, log: (line: str
     }
   }
   return { known, unknown };
+}
+
+/** The first well-known header whose value sofia cannot parse, as `name: value`; undefined when all parse. */
+export function unparseableHeader(headers: AppHeaders): string | undefined {
+  for (const { key, value } of headers.known) {
+    const header = wellKnownHeader(key);
+    if (header && !sofiaAccepts(header, value)) return `${header.name}: ${value}`;
+  }
+  return undefined;
 }
 
 export function findKnown(headers: AppHeaders, key: string): string | undefined {

@@ -3,7 +3,7 @@
  * app's headers as tags) and the ones the server generates itself (nta_msg_treply: 400, 481, 503, ...).
  * Via, From, To, Call-ID and CSeq come from the request; sofia adds a To tag to every response above 100.
  */
-import { addAppHeaders, parseAppHeaders } from './app-headers';
+import { addAppHeaders, parseAppHeaders, unparseableHeader } from './app-headers';
 import { HeaderSet } from './header-set';
 import { ReceivedRequest } from './inbound-request';
 import { serialiseMessage } from './sip-message';
@@ -57,9 +57,17 @@ export interface BuiltResponse {
   toTag?: string;
 }
 
-export function buildAppResponse(input: AppResponseInput): BuiltResponse {
+/** sofia could not build the response: a header of the app's it cannot parse (`name: value`). */
+export interface RefusedResponse {
+  unparseable: string;
+}
+
+export function buildAppResponse(input: AppResponseInput): BuiltResponse | RefusedResponse {
   const set = requestHeaders(input.request);
-  addAppHeaders(set, parseAppHeaders(input.headerBlock, input.hostport, input.log));
+  const headers = parseAppHeaders(input.headerBlock, input.hostport, input.log);
+  const unparseable = unparseableHeader(headers);
+  if (unparseable !== undefined) return { unparseable };
+  addAppHeaders(set, headers);
   const toTag = applyToTag(set, input.status, input.toTag);
   const method = input.request.msg.method;
   const success = input.status >= 200 && input.status < 300;

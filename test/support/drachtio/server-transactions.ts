@@ -210,6 +210,7 @@ export class ServerTransactions {
       request: txn.received, status: status.status, reason: status.reason, headerBlock, body,
       hostport: hostportOf(local), contact: contactOf(local), toTag: txn.toTag, log: this.ctx.log,
     });
+    if ('unparseable' in built) return this.refuseAppResponse(app, msgId, txn, status.status, built.unparseable);
     if (!sendBack(this.ctx, txn.source, built.data)) {
       this.forget(txn);
       return app.write(app.reply(msgId, ['NOK', 'transport for response has been shutdown or closed']));
@@ -218,6 +219,20 @@ export class ServerTransactions {
     this.record(txn, built.data, status.status);
     this.cacheRegisteredConnection(txn, built.data, status.status);
     app.write(app.reply(msgId, this.sentMeta(txn, built.data), built.data.toString('utf8')));
+  }
+
+  /**
+   * nta_incoming_treply failed on a header sofia cannot parse: the app gets NOK, and for a final response
+   * sofia answers the request itself with `500 Internal Server Error` built from the request's own headers
+   * (incoming_final_failed, then the incoming timer's treply). The transaction is over for the app.
+   */
+  private refuseAppResponse(app: AdminConnection, msgId: string, txn: UasTransaction, status: number, header: string): void {
+    this.ctx.log(`Error -1 sending response on irq - this is usually because the application provided a syntactically-invalid header (${header})`);
+    app.write(app.reply(msgId, ['NOK', 'Unknown server error sending response']));
+    if (status < 200) return;
+    const failed = buildStatelessResponse(txn.received, 500, 'Internal Server Error', txn.toTag);
+    if (!sendBack(this.ctx, txn.source, failed)) return this.forget(txn);
+    this.complete(txn, failed, 500);
   }
 
   /** `OK|application|<bytes>|<proto>|<addr>|<port>|<time>|<txn>|<dialogId>||Msg sent:|` (proto only for INVITE). */

@@ -7,7 +7,7 @@
  * extensions, whose slots come after the struct). That is why custom headers appear after Content-Length.
  */
 import {
-  canonicalNameAddr, isToken, normaliseParams, splitTopLevel,
+  canonicalNameAddr, hasUriScheme, isToken, normaliseParams, parseCSeq, parseNameAddr, splitTopLevel,
 } from './sip-values';
 
 /** RFC 3261 §7.3.3 compact forms (plus the RFC 3265/3515/4028/3841 ones sofia knows). */
@@ -205,5 +205,34 @@ export function formatHeaderValues(header: WellKnownHeader, value: string): stri
       return [value.trim().replace(/\s+/g, ' ')];
     case 'generic':
       return [value.trim()];
+  }
+}
+
+// ------------------------------------------------------------------------------------ value parsing
+
+/** One name-addr or addr-spec sofia can parse: a URI with a scheme (`*` only where a Contact allows it). */
+function isParseableNameAddr(value: string, starAllowed: boolean): boolean {
+  const na = parseNameAddr(value);
+  if (!na) return false;
+  return na.star ? starAllowed : hasUriScheme(na.uri);
+}
+
+/**
+ * Whether sofia's parser accepts a value an app gave for a typed header. When it does not, sip_add_tl fails
+ * and so does the response or request carrying it (nta_incoming_treply returns -1). Checked for the headers
+ * whose syntax the stand-in knows: name-addrs and CSeq; other kinds are taken as sofia would re-encode them.
+ * A folded value (`CSeq: 1\r\n REGISTER`) reaches here cut at its first line (`1`), which is how an app
+ * copying a folded header from a request makes drachtio-server refuse its response.
+ */
+export function sofiaAccepts(header: WellKnownHeader, value: string): boolean {
+  switch (header.kind) {
+    case 'addr':
+      return isParseableNameAddr(value, false);
+    case 'addr-list':
+      return splitTopLevel(value, ',').filter((v) => v.trim()).every((v) => isParseableNameAddr(v, header.key === 'contact'));
+    case 'cseq':
+      return parseCSeq(value) !== undefined;
+    default:
+      return true;
   }
 }
