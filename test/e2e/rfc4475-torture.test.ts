@@ -30,7 +30,7 @@ async function exchange(bytes: Buffer, transport: Rfc4475Transport, quietMs = 10
     // After a final answer, linger briefly: a second answer (to octets that should have been ignored) must show.
     if ((statusOf(text) ?? 0) >= 200) {
       clearTimeout(timer);
-      timer = setTimeout(() => settle(), 300);
+      timer = setTimeout(() => settle(), 150);
     }
   };
   if (transport === 'udp') {
