@@ -1,4 +1,12 @@
-/** sipp scenarios for the benchmark: [field0] user, [field1] realm. */
+/**
+ * sipp scenarios for the benchmark: [field0] user, [field1] realm.
+ *
+ * sipp sends every call from one socket, and the 2,000 users come round again and again in a run: with one
+ * Contact per user, a user's next call would be a refresh of its live binding from the same address:port,
+ * answered 200 without a challenge whatever its Call-ID (the fast path), where the scenarios expect a 401.
+ * So each call's Contact carries its call number (another Contact: a full registration), and a
+ * `+sip.instance` per user keeps it one binding per user, updated in place as a returning device's is.
+ */
 export const REFRESHES_PER_CALL = 10;
 
 function register(cseq: number, extra: string[] = [], attrs = ''): string {
@@ -10,7 +18,7 @@ function register(cseq: number, extra: string[] = [], attrs = ''): string {
       Call-ID: [call_id]
       CSeq: ${cseq} REGISTER
       Max-Forwards: 70
-      Contact: <sip:[field0]@[local_ip]:[local_port]>
+      Contact: <sip:[field0]@[local_ip]:[local_port];call=[call_number]>;+sip.instance="<urn:bench:[field0]>"
       Expires: 3600
 ${extra.map((line) => `      ${line}`).join('\n')}
       Content-Length: 0

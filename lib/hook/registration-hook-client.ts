@@ -13,7 +13,8 @@ export interface HookAuthRequest extends DigestCredentials {
   source_port: number;
   method: string;
   headers?: Record<string, unknown>;
-  expires: number;
+  /** The expiry asked for; absent for a query (a REGISTER without Contact), which asks for none. */
+  expires?: number;
 }
 
 export type HookOutcome =

@@ -69,7 +69,8 @@ export class Authenticator {
       source_port: request.sourcePort,
       method: 'REGISTER',
       headers,
-      expires: request.expires,
+      // A query asks for no expiry; 0 would read as an unregister to a hook that tracks presence.
+      expires: request.type === 'query' ? undefined : request.expires,
       scheme: 'digest',
       username: credentials.username,
       realm: credentials.realm,

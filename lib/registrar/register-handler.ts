@@ -142,6 +142,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       if (decision.retryAfter) headers['Retry-After'] = String(decision.retryAfter);
       return { status: decision.status, headers };
     }
+    if (request.type === 'query') return query(request);
     return request.type === 'unregister' ? unregister(request, decision.grant) : register(request, decision.grant, cap);
   }
 
@@ -225,6 +226,17 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     return answer;
   }
 
+  /**
+   * A REGISTER without Contact asks which bindings its AoR has (RFC 3261 §10.2.3): a 200 lists each live
+   * one with the time it has left, and nothing is written.
+   */
+  async function query(request: RegisterRequest): Promise<Answer> {
+    const bindings = await deps.bindings.current(request.aor, now());
+    const headers: Record<string, string> = {};
+    if (bindings.length > 0) headers.Contact = contactList(bindings, (b) => b.remaining);
+    return { status: 200, headers };
+  }
+
   function applied(request: RegisterRequest, result: ApplyResult<BindingSummary>, ownKeys: Set<string>): Answer {
     if (result.ok) return answerFor(request, result.bindings, ownKeys);
     if (result.reason === 'out-of-order') return reject(500, 'Out of order CSeq for this binding');
@@ -240,7 +252,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     const own = bindings.find((b) => ownKeys.has(b.key) && b.key === request.contacts[0]?.key);
     const expires = own ? told(own) : 0;
     const headers: Record<string, string> = { Expires: String(expires) };
-    if (bindings.length > 0) headers.Contact = bindings.map((b) => `<${b.contact}>;expires=${told(b)}`).join(', ');
+    if (bindings.length > 0) headers.Contact = contactList(bindings, told);
     if (request.path && own) headers.Path = request.path.join(', ');
     return { status: 200, headers, expires };
   }
@@ -297,6 +309,11 @@ function requestedFor(contact: RequestContact, request: RegisterRequest, default
 
 function sourceOf(request: RegisterRequest): string {
   return `${request.sourceAddress}:${request.sourcePort}`;
+}
+
+/** The Contact header value of a 200: each binding with the expiry it is told (RFC 3261 §10.3 step 8). */
+function contactList(bindings: BindingSummary[], told: (binding: BindingSummary) => number): string {
+  return bindings.map((b) => `<${b.contact}>;expires=${told(b)}`).join(', ');
 }
 
 /** The request as seen from one stored binding, for the NAT rule. */

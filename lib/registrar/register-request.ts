@@ -5,16 +5,17 @@ import { transportFromVia } from '../sip/via';
 import type { ParsedRegister, RegisterRequest } from './register-request.types';
 import { bindingKeyFor } from './binding-key';
 
-const CONTACT_REQUIRED = 'Contact header is required for REGISTER requests';
 const INVALID_AOR = 'Invalid address of record';
 const AOR_NOT_SIP = 'The address of record must be a SIP or SIPS URI';
+const NO_CONTACTS: ContactHeader = { kind: 'list', contacts: [] };
 
 /**
  * Reads a REGISTER into a RegisterRequest, refusing it with jambonz's answers in jambonz's order:
- * Request-URI without a realm (403), no Contact (400), unusable To (403). A REGISTER asking for no expiry
- * (neither an expires parameter on its first Contact nor an Expires header) asks for `defaultExpires`: RFC
- * 3261 §10.3 step 7 lets the registrar choose, where jambonz answers 400. A To whose URI is not sip: or sips:
- * (RFC 4475 §3.3.4, `isbn:`) is a bad request (400), as RFC 3261 §10.2 wants the AoR in it.
+ * Request-URI without a realm (403), unparseable Contact or Expires (400), unusable To (403). Where
+ * jambonz answers 400 RFC 3261 is followed instead: a REGISTER without Contact is a query of the AoR's
+ * bindings (§10.2.3), and one asking for no expiry (neither an expires parameter on its first Contact nor
+ * an Expires header) asks for `defaultExpires` (§10.3 step 7 lets the registrar choose). A To whose URI is
+ * not sip: or sips: (RFC 4475 §3.3.4, `isbn:`) is a bad request (400), as §10.2 wants the AoR in it.
  */
 export function parseRegister(req: SrfRequest, defaultExpires: number): ParsedRegister {
   const requestUri = parseSipUri(req.uri);
@@ -23,7 +24,11 @@ export function parseRegister(req: SrfRequest, defaultExpires: number): ParsedRe
 
   const header = headerLookup(req);
   const contactHeader = header('Contact');
-  if (contactHeader === undefined) return { ok: false, status: 400, reason: CONTACT_REQUIRED };
+  if (contactHeader === undefined) {
+    const to = addressOfRecord(header('To'));
+    if (!to) return refuseTo(header('To'));
+    return { ok: true, request: buildRequest(req, header, '', NO_CONTACTS, 0, to, 'query') };
+  }
   const contact = parseContactHeader(contactHeader);
   if (!contact.ok) return { ok: false, status: 400, reason: 'Invalid Contact header' };
 
@@ -33,35 +38,47 @@ export function parseRegister(req: SrfRequest, defaultExpires: number): ParsedRe
     return { ok: false, status: 400, reason: 'Contact: * requires Expires: 0' };
   }
 
-  const to = parseHeaderUri(header('To') ?? '');
-  const aor = to.ok ? aorFromUri(to.value) : undefined;
-  if (!to.ok && !namesSipUri(header('To') ?? '')) return { ok: false, status: 400, reason: AOR_NOT_SIP };
-  if (!to.ok || !aor) return { ok: false, status: 403, reason: INVALID_AOR };
+  const to = addressOfRecord(header('To'));
+  if (!to) return refuseTo(header('To'));
 
   const asked = expires.expires ?? defaultExpires;
-  return { ok: true, request: buildRequest(req, header, contactHeader, contact.value, asked, aor, to.value.host) };
+  return { ok: true, request: buildRequest(req, header, contactHeader, contact.value, asked, to, asked === 0 ? 'unregister' : 'register') };
 }
 
-/** True when the To header's address is a sip: or sips: URI (well formed or not). */
-function namesSipUri(toHeader: string): boolean {
-  const nameAddr = parseNameAddr(toHeader);
-  return !nameAddr.ok || /^sips?:/i.test(nameAddr.value.uri);
+/** The answer to an unusable To: 400 when its address is not a SIP or SIPS URI at all, else jambonz's 403. */
+function refuseTo(toHeader: string | undefined): ParsedRegister {
+  const nameAddr = parseNameAddr(toHeader ?? '');
+  const sipOrUnreadable = !nameAddr.ok || /^sips?:/i.test(nameAddr.value.uri);
+  return sipOrUnreadable ? { ok: false, status: 403, reason: INVALID_AOR } : { ok: false, status: 400, reason: AOR_NOT_SIP };
 }
 
-function buildRequest(req: SrfRequest, header: HeaderLookup, contactHeader: string, contact: ContactHeader, expires: number, aor: string,
-  realm: string): RegisterRequest {
+interface AddressOfRecord {
+  /** `user@host` of the To URI. */
+  aor: string;
+  /** The host of the To URI. */
+  realm: string;
+}
+
+function addressOfRecord(toHeader: string | undefined): AddressOfRecord | undefined {
+  const to = parseHeaderUri(toHeader ?? '');
+  const aor = to.ok ? aorFromUri(to.value) : undefined;
+  return to.ok && aor ? { aor, realm: to.value.host } : undefined;
+}
+
+function buildRequest(req: SrfRequest, header: HeaderLookup, contactHeader: string, contact: ContactHeader, expires: number,
+  to: AddressOfRecord, type: RegisterRequest['type']): RegisterRequest {
   const first = contact.kind === 'list' ? contact.contacts[0] : undefined;
   const meta = req as unknown as { source_port: number | string; receivedOn?: string };
   const expiresHeader = header('Expires');
   return {
-    aor,
-    realm,
+    aor: to.aor,
+    realm: to.realm,
     contactHeader,
-    contactUri: first?.uri ?? '*',
+    contactUri: first?.uri ?? (contact.kind === 'wildcard' ? '*' : ''),
     contactHost: first?.sipUri?.host,
     contactPort: first?.sipUri?.port,
     expires,
-    type: expires === 0 ? 'unregister' : 'register',
+    type,
     transport: transportFromVia(header('Via')),
     sourceAddress: req.source_address,
     sourcePort: Number(meta.source_port),

@@ -6,25 +6,26 @@ export interface RegisterRequest {
   aor: string;
   /** Host of the To URI: the account lookup key and the digest realm. */
   realm: string;
-  /** Contact header text exactly as received, echoed in the 200. */
+  /** Contact header text exactly as received, echoed in the 200. Empty for a query. */
   contactHeader: string;
-  /** First Contact URI exactly as sent (stored as `contact`). Empty for `Contact: *`. */
+  /** First Contact URI exactly as sent (stored as `contact`). `*` for `Contact: *`, empty for a query. */
   contactUri: string;
   contactHost?: string;
   contactPort?: number;
   /**
    * The expiry the device asked for (first Contact's expires param, else the Expires header), or the
-   * registrar's default when it asked for none.
+   * registrar's default when it asked for none; 0 for a query, which asks for none.
    */
   expires: number;
-  type: 'register' | 'unregister';
+  /** `query`: no Contact header, the device asks for its bindings (RFC 3261 §10.2.3). */
+  type: 'register' | 'unregister' | 'query';
   transport?: SipProtocol;
   sourceAddress: string;
   sourcePort: number;
   receivedOn?: string;
   callId: string;
   cseq: number;
-  /** Every Contact of the request (empty for `Contact: *`). */
+  /** Every Contact of the request (empty for `Contact: *` and for a query). */
   contacts: RequestContact[];
   /** The Expires header, for contacts without their own expires parameter. */
   expiresHeader?: number;

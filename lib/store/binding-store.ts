@@ -173,6 +173,23 @@ export class BindingStore {
   }
 
   /**
+   * The AoR's live bindings, most recently updated first, read without writing anything: a REGISTER without
+   * Contact (a query, RFC 3261 §10.2.3) must change nothing, so expired values are skipped, not pruned. An
+   * AoR known only from its `user:<aor>` record (registered through the reference before the switch) is
+   * listed from that record. One round trip.
+   */
+  async current(aor: string, now = Date.now()): Promise<BindingSummary[]> {
+    const replies = await this.redis.pipeline().hgetall(keys.bindings(aor)).get(keys.user(aor)).exec();
+    const [hashReply, legacyReply] = replies ?? [];
+    if (hashReply?.[0] || legacyReply?.[0]) throw hashReply?.[0] ?? legacyReply?.[0];
+    const hash = (hashReply?.[1] ?? {}) as Record<string, string>;
+    const live = Object.values(hash).map((raw) => readSummary(raw, now)).filter((b): b is SummaryWithSeq => b !== undefined);
+    if (live.length === 0 && Object.keys(hash).length === 0) return legacySummary(legacyReply?.[1], now);
+    live.sort((a, b) => b.seq - a.seq || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return live.map(({ seq: _seq, ...summary }) => summary);
+  }
+
+  /**
    * `user:<aor>` expires with the newest binding, possibly before an older one of the same AoR. This
    * finds mirrors whose expiry has passed (their zset score) and re-mirrors each AoR from its hash, so
    * the record comes back pointing at the binding still alive. Run it before the zset pruner, which
@@ -295,6 +312,37 @@ function remainingSeconds(expiresAt: number, now: number): number {
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+interface SummaryWithSeq extends BindingSummary {
+  seq: number;
+}
+
+/** A live binding's summary from its stored value; undefined when expired or unreadable (the scripts prune those). */
+function readSummary(raw: string, now: number): SummaryWithSeq | undefined {
+  let value: Partial<StoredValue>;
+  try {
+    value = JSON.parse(raw) as Partial<StoredValue>;
+  } catch {
+    return undefined;
+  }
+  const { key, contact, expiresAt, seq } = value;
+  if (typeof key !== 'string' || typeof contact !== 'string' || typeof expiresAt !== 'number' || expiresAt <= now) return undefined;
+  return { key, contact, expiresAt, remaining: remainingSeconds(expiresAt, now), seq: typeof seq === 'number' ? seq : 0 };
+}
+
+/** The one binding a reference-written `user:<aor>` record stands for, if it is live. */
+function legacySummary(text: unknown, now: number): BindingSummary[] {
+  if (typeof text !== 'string') return [];
+  let record: Partial<RegistrationRecord>;
+  try {
+    record = JSON.parse(text) as Partial<RegistrationRecord>;
+  } catch {
+    return [];
+  }
+  const { contact, expiryTime } = record;
+  if (typeof contact !== 'string' || typeof expiryTime !== 'number' || expiryTime <= now) return [];
+  return [{ key: contact, contact, expiresAt: expiryTime, remaining: remainingSeconds(expiryTime, now) }];
 }
 
 /** A hash value as written by upsertArgv plus the script's `seq`, which stays internal. */

@@ -193,6 +193,79 @@ test('conformance: a REGISTER with neither Expires nor an expires parameter is g
   phone.close();
 });
 
+/** Every key of the test Redis with its value (and TTL rounded to 10 s), to prove a request wrote nothing. */
+async function snapshot(): Promise<Record<string, unknown>> {
+  const result: Record<string, unknown> = {};
+  for (const key of (await bed.redis.keys('*')).sort()) {
+    if (key.startsWith('nonce-nc:') || key.startsWith('auth-fail')) continue; // the digest bookkeeping of the query itself
+    const type = await bed.redis.type(key);
+    const ttl = Math.round((await bed.redis.pttl(key)) / 10000);
+    if (type === 'string') result[key] = [await bed.redis.get(key), ttl];
+    else if (type === 'hash') result[key] = [await bed.redis.hgetall(key), ttl];
+    else if (type === 'zset') result[key] = [await bed.redis.zrange(key, 0, -1, 'WITHSCORES'), ttl];
+    else result[key] = type;
+  }
+  return result;
+}
+
+test('conformance: a REGISTER without Contact is a query: authenticated, then 200 listing the bindings, nothing changed', async (t) => {
+  const desk = await device('127.0.0.98');
+  const mobile = await device('127.0.0.99');
+  const manager = await device('127.0.0.100');
+  const aor = `gina@${REALM}`;
+  t.equal(statusLine((await register(desk, { user: 'gina', callId: 'gina-desk', cseq: 1, expires: 600 })).final), 200, 'desk registers');
+  t.equal(statusLine((await register(mobile, { user: 'gina', callId: 'gina-mobile', cseq: 1, expires: 300 })).final), 200, 'mobile registers');
+  const before = await snapshot();
+  const hookCalls = bed.hook.requests.length;
+
+  const { final, challenged } = await register(manager, { user: 'gina', callId: 'gina-query', cseq: 1, contact: null, expires: null });
+  t.ok(challenged, 'challenged first');
+  t.equal(statusLine(final), 200, '200');
+  t.equal(sipHeader(final, 'Expires'), undefined, 'no Expires header: nothing was registered');
+  const listed = sipHeaderValues(final, 'Contact');
+  t.equal(listed.length, 2, 'both bindings listed');
+  const expiresOf = (host: string, port: number) => {
+    const entry = listed.find((c) => c.startsWith(`<sip:gina@${host}:${port}>;expires=`));
+    return entry ? Number(entry.slice(entry.lastIndexOf('=') + 1)) : undefined;
+  };
+  const deskLeft = expiresOf('127.0.0.98', desk.localPort);
+  const mobileLeft = expiresOf('127.0.0.99', mobile.localPort);
+  t.ok(deskLeft !== undefined && deskLeft <= 600 && deskLeft > 590, `desk with its remaining expiry (${deskLeft})`);
+  t.ok(mobileLeft !== undefined && mobileLeft <= 300 && mobileLeft > 290, `mobile with its remaining expiry (${mobileLeft})`);
+  t.equal(listed[0], `<sip:gina@127.0.0.99:${mobile.localPort}>;expires=${mobileLeft}`, 'most recently registered first');
+  t.equal(bed.hook.requests.length, hookCalls + 1, 'the hook authenticated it');
+  const hookBody = bed.hook.requests[hookCalls]?.json as Record<string, unknown> | undefined;
+  t.equal(hookBody?.username, 'gina', 'with the credentials');
+  t.notOk(hookBody && 'expires' in hookBody, 'and no expires: a query asks for none');
+  t.deepEqual(await snapshot(), before, 'Redis unchanged: bindings, user:<aor>, zsets and TTLs');
+  t.equal(await bed.redis.hlen(`bindings:${aor}`), 2, 'both bindings still there');
+  desk.close();
+  mobile.close();
+  manager.close();
+});
+
+test('conformance: a query obeys the registration rules: wrong password 403, banned source 403; an AoR without bindings gets an empty 200', async (t) => {
+  const manager = await device('127.0.0.101');
+  bed.hook.respondWith({ body: { status: 'fail' } });
+  const refused = await register(manager, { user: 'hank', callId: 'hank-query', cseq: 1, contact: null });
+  bed.hook.reset();
+  t.equal(statusLine(refused.final), 403, 'refused credentials: 403');
+  t.equal(sipHeader(refused.final, 'X-Reason'), 'Invalid credentials');
+
+  const empty = await register(manager, { user: 'hank', callId: 'hank-query-2', cseq: 1, contact: null });
+  t.equal(statusLine(empty.final), 200, 'accepted credentials, no bindings: 200');
+  t.equal(sipHeader(empty.final, 'Contact'), undefined, 'without Contact');
+  t.deepEqual(await bed.redis.keys(`*hank@${REALM}*`), [`auth-failures:aor:hank@${REALM}`],
+    'no binding or record created for the AoR (the refused query counted as a failed authentication, as a registration would)');
+
+  await bed.redis.set('banned-source:127.0.0.101', '1', 'EX', 60);
+  const banned = await once(manager, { user: 'hank', callId: 'hank-query-3', cseq: 1, contact: null });
+  await bed.redis.del('banned-source:127.0.0.101');
+  t.equal(statusLine(banned), 403, 'a banned source: 403 without a challenge');
+  t.equal(sipHeader(banned, 'X-Reason'), 'Too many failed authentications');
+  manager.close();
+});
+
 // Restarts the service: keep it last.
 test('conformance: the default obeys the expiry policy like a requested value: below REGISTRAR_MIN_EXPIRES it gets 423', async (t) => {
   await bed.service?.stop();

@@ -508,6 +508,32 @@ storeTest('refresh of an AoR with no record is refused', async (t, { redis, stor
   t.deepEqual(await redis.keys('*'), [], 'nothing written');
 });
 
+storeTest('current lists the live bindings newest first and writes nothing, expired ones included', async (t, { redis, store, t0 }) => {
+  await store.apply(AOR, REALM, { upserts: [device('desk', { expires: 60 })] }, t0);
+  await store.apply(AOR, REALM, { upserts: [device('mobile', { expires: 600 })] }, t0 + 1000);
+  await store.apply(AOR, REALM, { upserts: [device('tablet', { expires: 10 })] }, t0 + 2000);
+  const before = await snapshot(redis);
+  const later = t0 + 30_000;
+  const listed = await store.current(AOR, later);
+  t.deepEqual(listed.map((b) => [b.key, b.contact, b.expiresAt, b.remaining]), [
+    ['sip:mobile@10.0.0.1:5060', 'sip:mobile@10.0.0.1:5060', t0 + 601_000, 571],
+    ['sip:desk@10.0.0.1:5060', 'sip:desk@10.0.0.1:5060', t0 + 60_000, 30],
+  ], 'tablet (expired) left out; the others most recently updated first, with what they have left');
+  t.deepEqual(await snapshot(redis), before, 'the expired binding was not pruned: nothing written');
+  const viaList = (await store.list(AOR, later)).map(({ key, contact, expiresAt, remaining }) => ({ key, contact, expiresAt, remaining }));
+  t.deepEqual(listed, viaList, 'what list() (which prunes) would answer');
+});
+
+storeTest('current of an AoR known only from a reference-written user:<aor> lists that record; unknown AoRs list nothing', async (t, { redis, store, t0 }) => {
+  t.deepEqual(await store.current(AOR, t0), [], 'nothing for an unknown AoR');
+  t.deepEqual(await redis.keys('*'), [], 'and nothing written');
+  await redis.set(MEMBER, JSON.stringify({ contact: 'sip:alice@192.0.2.7:5060', proxy: 'sip:192.0.2.7:5060', expiryTime: t0 + 120_000 }), 'EX', 120);
+  t.deepEqual(await store.current(AOR, t0), [
+    { key: 'sip:alice@192.0.2.7:5060', contact: 'sip:alice@192.0.2.7:5060', expiresAt: t0 + 120_000, remaining: 120 },
+  ]);
+  t.deepEqual(await store.current(AOR, t0 + 121_000), [], 'not once its expiryTime has passed');
+});
+
 storeTest('applyForAnswer writes what apply writes and answers with summaries', async (t, { redis, store, t0 }) => {
   await store.apply(AOR, REALM, { upserts: [device('desk')] }, t0);
   await store.apply(BOB, REALM, { upserts: [device('desk')] }, t0);

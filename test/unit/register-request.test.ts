@@ -55,3 +55,15 @@ test('register-request: folded headers are read unfolded', (t) => {
   t.equal(request?.expires, 60, 'expires parameter on the continuation line');
   t.end();
 });
+
+test('register-request: no Contact header → a query of the To AoR (RFC 3261 §10.2.3), whatever the Expires', (t) => {
+  const query = parsed(parseRegister(register({ contact: undefined, expires: '3600' }), DEFAULT_EXPIRES));
+  t.equal(query?.type, 'query');
+  t.equal(query?.aor, 'alice@example.com');
+  t.equal(query?.realm, 'example.com');
+  t.deepEqual(query?.contacts, [], 'no contacts');
+  t.equal(query?.contactUri, '', 'no Contact URI');
+  t.deepEqual(parseRegister(register({ contact: undefined, to: '<sip:a@b@c>' }), DEFAULT_EXPIRES),
+    { ok: false, status: 403, reason: 'Invalid address of record' }, 'an unusable To is still 403');
+  t.end();
+});
