@@ -3,6 +3,7 @@ import type { Logger } from '../ops/logger';
 import type { OptionsMetrics } from '../ops/metrics';
 import type { MembershipRegistry } from './membership-registry';
 import { parseStatusPing, StatusPing } from './status-ping';
+import { isSupportedRequestUriScheme, unsupportedOptionTags } from '../sip/uas-checks';
 import type { SourceTrust } from './source-trust';
 import { TopologyDiscovery } from './topology-discovery';
 
@@ -16,13 +17,25 @@ export interface OptionsHandlerDeps {
 }
 
 /**
- * Out-of-dialog OPTIONS. Keep-alives and health pings (carriers, clients, peers) get a plain 200. Status
+ * Out-of-dialog OPTIONS. A Request-URI that is not sip, sips or tel gets 416, a Require naming any option-tag
+ * 420 with Unsupported (an OPTIONS responder supports none). Keep-alives and health pings (carriers, clients, peers) get a plain 200. Status
  * pings from feature servers and RTP servers on the trusted network update the cluster's membership and
  * are answered 200 with `X-Members: <size of the set>`, or 503 when Redis fails. With server control on,
  * a discovery request from a trusted source gets the cluster's topology instead.
  */
 export function createOptionsHandler(deps: OptionsHandlerDeps): SipHandler {
   return async (req, res, ctx) => {
+    // RFC 3261 §8.2.2: a Request-URI scheme we never serve, or an extension we do not support, is refused
+    // before anything else (RFC 4475 §3.3.2, §3.3.3, §3.3.5).
+    if (!isSupportedRequestUriScheme(req.uri)) {
+      safeSend(res, 416, ctx);
+      return;
+    }
+    const unsupported = unsupportedOptionTags(headerLookup(req)('Require'));
+    if (unsupported.length > 0) {
+      safeSend(res, 420, ctx, { headers: { Unsupported: unsupported.join(', ') } });
+      return;
+    }
     const source = pingSource(req);
     if (deps.discovery && await answeredDiscovery(deps.discovery, source, res, ctx.logger)) return;
     const ping = parseStatusPing(source);

@@ -1,6 +1,12 @@
 import type { AuthGuardStore, FailurePolicy } from '../store/auth-guard-store';
 import type { RateLimiter } from './rate-limiter';
 
+export interface AuthAttempt {
+  admitted: boolean;
+  /** The place reserved in the source's failure window, when there is one. */
+  place?: string;
+}
+
 /**
  * Brute-force and flood protection for REGISTER: a per-source rate limit (in process), and bans shared
  * by the cluster, set after too many failed authentications from a source or against one AoR, or when
@@ -23,10 +29,31 @@ export class AbuseGuard {
     return this.store.isBanned(sourceIp).catch(() => false);
   }
 
-  /** Counts a failed authentication; true when the source is now banned. */
-  recordFailure(sourceIp: string, aor: string): Promise<boolean> {
+  /**
+   * Takes a place for one authentication among the source's failures, so that concurrent guesses (a scanner
+   * sends them in bursts) count against the threshold while the hook is still deciding them: at most the
+   * threshold of them ever reach it. `admitted: false` when failures and authentications in progress fill the
+   * window. Fails open, like the ban check.
+   */
+  async beginAttempt(sourceIp: string): Promise<AuthAttempt> {
+    if (this.policy.perSource <= 0) return { admitted: true };
+    try {
+      const place = await this.store.reserveAttempt(sourceIp, this.policy);
+      return place === undefined ? { admitted: false } : { admitted: true, place };
+    } catch {
+      return { admitted: true };
+    }
+  }
+
+  /** Ends an attempt that did not fail: its place is given back (in the background; nothing waits on it). */
+  endAttempt(sourceIp: string, attempt: AuthAttempt): void {
+    if (attempt.place) this.store.releaseAttempt(sourceIp, attempt.place).catch(() => undefined);
+  }
+
+  /** Counts a failed authentication (in the attempt's place); true when the source is now banned. */
+  recordFailure(sourceIp: string, aor: string, attempt?: AuthAttempt): Promise<boolean> {
     if (this.policy.perSource <= 0 && this.policy.perAor <= 0) return Promise.resolve(false);
-    return this.store.recordFailure(sourceIp, aor, this.policy);
+    return this.store.recordFailure(sourceIp, aor, this.policy, Date.now(), attempt?.place);
   }
 
   ban(sourceIp: string, seconds: number): Promise<void> {

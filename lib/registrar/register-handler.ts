@@ -12,10 +12,10 @@ import { parseRegister } from './register-request';
 import type { RegisterRequest, RequestContact } from './register-request.types';
 import type { BindingStore, BindingSummary, BindingInput, ApplyResult, RefreshRequest } from '../store/binding-store';
 import { parseSipUri } from '../sip/uri';
-import { Grant, grantedExpires } from './grant';
+import { AuthDecision, Grant, grantedExpires } from './grant';
 import { advertisedExpires } from './nat';
 import type { DigestGate } from './digest-gate';
-import type { AbuseGuard } from './abuse-guard';
+import type { AbuseGuard, AuthAttempt } from './abuse-guard';
 import { decideExpires, ExpiryPolicy } from './expiry-policy';
 import { AuthTrunkRegistrar, trunkAcknowledgement } from './auth-trunk-registrar';
 
@@ -119,11 +119,24 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       await noteFailure(request, logger);
       return reject(403, 'Username does not match the address of record');
     }
-    const decision = await deps.authenticator.authenticate(account, request, credentials, req.headers, logger);
+    // A place among the source's failures is taken before the hook is asked (see AbuseGuard.beginAttempt).
+    const attempt = await deps.abuse.beginAttempt(request.sourceAddress);
+    if (!attempt.admitted) return { status: 503, headers: { 'Retry-After': '5', 'X-Reason': 'Too many authentications in progress' } };
+    let decision: AuthDecision;
+    try {
+      decision = await deps.authenticator.authenticate(account, request, credentials, req.headers, logger);
+    } catch (err) {
+      deps.abuse.endAttempt(request.sourceAddress, attempt);
+      throw err;
+    }
+    if (decision.kind === 'refused' && !decision.banSeconds) {
+      await noteFailure(request, logger, attempt);
+      return { status: 403, headers: { ...decision.headers, 'X-Reason': decision.reason } };
+    }
+    deps.abuse.endAttempt(request.sourceAddress, attempt);
     if (decision.kind === 'refused') {
-      if (decision.banSeconds) countHookBan(deps.metrics);
-      if (decision.banSeconds) await deps.abuse.ban(request.sourceAddress, decision.banSeconds);
-      else await noteFailure(request, logger);
+      countHookBan(deps.metrics);
+      await deps.abuse.ban(request.sourceAddress, decision.banSeconds ?? 0);
       return { status: 403, headers: { ...decision.headers, 'X-Reason': decision.reason } };
     }
     if (decision.kind === 'failed') {
@@ -159,9 +172,9 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     }
   }
 
-  async function noteFailure(request: RegisterRequest, logger: Logger): Promise<void> {
+  async function noteFailure(request: RegisterRequest, logger: Logger, attempt?: AuthAttempt): Promise<void> {
     deps.metrics?.authFailed();
-    if (await deps.abuse.recordFailure(request.sourceAddress, request.aor)) {
+    if (await deps.abuse.recordFailure(request.sourceAddress, request.aor, attempt)) {
       deps.metrics?.banned();
       logger.warn({ source: request.sourceAddress, aor: request.aor }, 'source banned after repeated authentication failures');
     }

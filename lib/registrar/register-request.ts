@@ -1,5 +1,5 @@
 import { headerLookup, HeaderLookup, SrfRequest } from '../drachtio/sip-router';
-import { parseSipUri, parseHeaderUri, aorFromUri } from '../sip/uri';
+import { parseSipUri, parseHeaderUri, parseNameAddr, aorFromUri } from '../sip/uri';
 import { parseContactHeader, requestedExpires, parseDeltaSeconds, ContactHeader } from '../sip/contact';
 import { transportFromVia } from '../sip/via';
 import type { ParsedRegister, RegisterRequest } from './register-request.types';
@@ -8,6 +8,7 @@ import { bindingKeyFor } from './binding-key';
 const INVALID_AOR = 'Invalid address of record';
 /** Longest User-Agent kept with a binding: enough for any real device, bounded for a hostile one. */
 export const USER_AGENT_MAX = 200;
+const AOR_NOT_SIP = 'The address of record must be a SIP or SIPS URI';
 const NO_CONTACTS: ContactHeader = { kind: 'list', contacts: [] };
 
 /**
@@ -15,7 +16,8 @@ const NO_CONTACTS: ContactHeader = { kind: 'list', contacts: [] };
  * Request-URI without a realm (403), unparseable Contact or Expires (400), unusable To (403). Where
  * jambonz answers 400 RFC 3261 is followed instead: a REGISTER without Contact is a query of the AoR's
  * bindings (§10.2.3), and one asking for no expiry (neither an expires parameter on its first Contact nor
- * an Expires header) asks for `defaultExpires` (§10.3 step 7 lets the registrar choose).
+ * an Expires header) asks for `defaultExpires` (§10.3 step 7 lets the registrar choose). A To whose URI is
+ * not sip: or sips: (RFC 4475 §3.3.4, `isbn:`) is a bad request (400), as §10.2 wants the AoR in it.
  */
 export function parseRegister(req: SrfRequest, defaultExpires: number): ParsedRegister {
   const requestUri = parseSipUri(req.uri);
@@ -26,7 +28,7 @@ export function parseRegister(req: SrfRequest, defaultExpires: number): ParsedRe
   const contactHeader = header('Contact');
   if (contactHeader === undefined) {
     const to = addressOfRecord(header('To'));
-    if (!to) return { ok: false, status: 403, reason: INVALID_AOR };
+    if (!to) return refuseTo(header('To'));
     return { ok: true, request: buildRequest(req, header, '', NO_CONTACTS, 0, to, 'query') };
   }
   const contact = parseContactHeader(contactHeader);
@@ -39,10 +41,17 @@ export function parseRegister(req: SrfRequest, defaultExpires: number): ParsedRe
   }
 
   const to = addressOfRecord(header('To'));
-  if (!to) return { ok: false, status: 403, reason: INVALID_AOR };
+  if (!to) return refuseTo(header('To'));
 
   const asked = expires.expires ?? defaultExpires;
   return { ok: true, request: buildRequest(req, header, contactHeader, contact.value, asked, to, asked === 0 ? 'unregister' : 'register') };
+}
+
+/** The answer to an unusable To: 400 when its address is not a SIP or SIPS URI at all, else jambonz's 403. */
+function refuseTo(toHeader: string | undefined): ParsedRegister {
+  const nameAddr = parseNameAddr(toHeader ?? '');
+  const sipOrUnreadable = !nameAddr.ok || /^sips?:/i.test(nameAddr.value.uri);
+  return sipOrUnreadable ? { ok: false, status: 403, reason: INVALID_AOR } : { ok: false, status: 400, reason: AOR_NOT_SIP };
 }
 
 interface AddressOfRecord {

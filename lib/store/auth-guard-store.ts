@@ -42,6 +42,22 @@ if why then
 end
 return 0`;
 
+/**
+ * Takes a place for one authentication in the source's failure window, unless the failures and the
+ * authentications already in progress fill it. The place is the member a failure will later record (so a
+ * burst of concurrent guesses cannot all reach the hook before the first of them is counted), and is
+ * removed again when the authentication does not fail. Returns 1 when the place was taken.
+ * KEYS: source window. ARGV: now, window ms, source threshold, member.
+ */
+const RESERVE_ATTEMPT = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return 1`;
+
 export interface FailurePolicy {
   windowMs: number;
   perSource: number;
@@ -53,6 +69,7 @@ type ScriptRedis = Redis & {
   recordNonceCount(key: string, nc: number, ttlMs: number): Promise<number>;
   recordAuthFailure(sourceKey: string, aorKey: string, banKey: string, banIndexKey: string, now: number, windowMs: number,
     perSource: number, perAor: number, banMs: number, member: string, sourceIp: string, aor: string): Promise<number>;
+  reserveAuthAttempt(sourceKey: string, now: number, windowMs: number, perSource: number, member: string): Promise<number>;
 };
 
 /** Why a source is banned: too many failures from it or against one AoR, or the registration hook's blacklist. */
@@ -79,6 +96,7 @@ export class AuthGuardStore {
   constructor(redis: Redis) {
     redis.defineCommand('recordNonceCount', { numberOfKeys: 1, lua: RECORD_NONCE_COUNT });
     redis.defineCommand('recordAuthFailure', { numberOfKeys: 4, lua: RECORD_FAILURE });
+    redis.defineCommand('reserveAuthAttempt', { numberOfKeys: 1, lua: RESERVE_ATTEMPT });
     this.redis = redis as ScriptRedis;
   }
 
@@ -87,9 +105,28 @@ export class AuthGuardStore {
     return (await this.redis.recordNonceCount(keys.nonceCount(nonce), nc, ttlMs)) === 1;
   }
 
-  /** Records a failed authentication; resolves true when the source is banned as a result. */
-  async recordFailure(sourceIp: string, aor: string, policy: FailurePolicy, now = Date.now()): Promise<boolean> {
-    const member = `${now}-${process.pid}-${this.sequence++}`;
+  /**
+   * Reserves a place for an authentication from `sourceIp` among its failures in the window; resolves the
+   * place (to pass to recordFailure or releaseAttempt), or undefined when failures and authentications in
+   * progress already reach the source threshold.
+   */
+  async reserveAttempt(sourceIp: string, policy: FailurePolicy, now = Date.now()): Promise<string | undefined> {
+    const member = this.newMember(now);
+    const taken = await this.redis.reserveAuthAttempt(keys.authFailuresBySource(sourceIp), now, policy.windowMs, policy.perSource, member);
+    return taken === 1 ? member : undefined;
+  }
+
+  /** Gives back a place reserved for an authentication that did not fail. */
+  async releaseAttempt(sourceIp: string, member: string): Promise<void> {
+    await this.redis.zrem(keys.authFailuresBySource(sourceIp), member);
+  }
+
+  /**
+   * Records a failed authentication (in the place reserved for it, when there is one); resolves true when
+   * the source is banned as a result.
+   */
+  async recordFailure(sourceIp: string, aor: string, policy: FailurePolicy, now = Date.now(), reserved?: string): Promise<boolean> {
+    const member = reserved ?? this.newMember(now);
     const banned = await this.redis.recordAuthFailure(keys.authFailuresBySource(sourceIp), keys.authFailuresByAor(aor),
       keys.bannedSource(sourceIp), keys.bannedSources, now, policy.windowMs, policy.perSource, policy.perAor, policy.banMs,
       member, sourceIp, aor);
@@ -128,6 +165,10 @@ export class AuthGuardStore {
       .del(keys.authFailuresBySource(sourceIp))
       .zrem(keys.bannedSources, sourceIp)) as [number];
     return removed === 1;
+  }
+
+  private newMember(now: number): string {
+    return `${now}-${process.pid}-${this.sequence++}`;
   }
 
   async isBanned(sourceIp: string): Promise<boolean> {

@@ -328,6 +328,10 @@ test('uas: requests the server rejects or drops itself', async (t) => {
       ['REFER outside a dialog', base('REFER', 'b11'), undefined],
       ['no Via', base('OPTIONS', 'b12').replace(/Via: [^\r]*\r\n/, ''), undefined],
       ['Via transport not matching the transport', base('OPTIONS', 'b13').replace('SIP/2.0/UDP', 'SIP/2.0/TCP'), undefined],
+      // RFC 4475 §3.3.9 mcl01: sofia keeps one instance of a single critical header; another is a fatal error.
+      ['two Content-Length headers', base('OPTIONS', 'b14', ['Content-Length: 5']), 'SIP/2.0 400 Bad Content-Length Header'],
+      ['two CSeq headers', base('OPTIONS', 'b15', ['CSeq: 2 OPTIONS']), 'SIP/2.0 400 Bad CSeq Header'],
+      ['two Call-ID headers (one compact)', base('OPTIONS', 'b16', ['i: another']), 'SIP/2.0 400 Bad Call-ID Header'],
     ];
     for (const [what, text, expected] of cases) {
       const from = peer.received.length;

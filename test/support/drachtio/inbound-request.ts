@@ -34,8 +34,18 @@ function headerError(msg: SipMessage): string | undefined {
   if (maxForwards !== undefined && !/^\d+$/.test(maxForwards)) return 'Max-Forwards';
   const contentLength = msg.get('content-length');
   if (contentLength !== undefined && !/^\d+$/.test(contentLength)) return 'Content-Length';
+  // A second instance of a header sofia allows once and holds critical goes to the message's error list
+  // (msg_parser.c append_parsed) and marks the message fatally wrong: nta answers 400 Bad <Name> Header.
+  for (const [name, canonical] of SINGLE_CRITICAL) {
+    if (msg.getAll(name).length > 1) return canonical;
+  }
   return undefined;
 }
+
+/** sofia-sip's `single_critical` header classes. */
+const SINGLE_CRITICAL: [string, string][] = [
+  ['from', 'From'], ['to', 'To'], ['call-id', 'Call-ID'], ['cseq', 'CSeq'], ['content-length', 'Content-Length'],
+];
 
 /** sofia-sip sip_sanity_check(). */
 function isSane(msg: SipMessage): boolean {
