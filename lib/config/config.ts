@@ -83,7 +83,10 @@ export interface RegbotConfig {
   forbiddenRetryInterval: number;
   /** Ours: lease TTL of `<cluster>:regbot-token` and of instance heartbeats (ms). */
   leaseTtlMs: number;
-  /** Ours: our own bound on one REGISTER transaction, above drachtio's 32 s timer B (ms). */
+  /**
+   * How long one REGISTER waits for a final response (ms): JAMBONES_REGBOT_RESPONSE_TIMEOUT, else our
+   * earlier name REGBOT_TRANSACTION_TIMEOUT_MS, else the reference's 45000 (above drachtio's 32 s timer B).
+   */
   transactionTimeoutMs: number;
   /** Ours: new registrations started per second at most (0: no pacing). */
   newPerSecond: number;
@@ -349,7 +352,7 @@ function readRegbot(reader: EnvReader): RegbotConfig {
   const batchSleepMs = reader.int('JAMBONES_REGBOT_BATCH_SLEEP_MS', 250, 0);
   return {
     defaultExpires: reader.int('JAMBONES_REGBOT_DEFAULT_EXPIRES_INTERVAL', 3600, 1),
-    minExpires: reader.int('JAMBONES_REGBOT_MIN_EXPIRES_INTERVAL', 30, 1),
+    minExpires: reader.int('JAMBONES_REGBOT_MIN_EXPIRES_INTERVAL', 90, 1),
     failureRetryInterval: reader.int('JAMBONES_REGBOT_FAILURE_RETRY_INTERVAL', 300, 1),
     failureThreshold: reader.int('JAMBONES_REGBOT_REGISTER_FAILURE_THRESHOLD', 3, 1),
     responseRemove: reader.statusCodes('REGISTER_RESPONSE_REMOVE'),
@@ -363,7 +366,9 @@ function readRegbot(reader: EnvReader): RegbotConfig {
     retryBaseMs: reader.int('REGBOT_RETRY_BASE_MS', 10000, 10),
     forbiddenRetryInterval: reader.int('REGBOT_FORBIDDEN_RETRY_INTERVAL', 1800, 1),
     leaseTtlMs: reader.int('REGBOT_LEASE_TTL_MS', 70000, 300),
-    transactionTimeoutMs: reader.int('REGBOT_TRANSACTION_TIMEOUT_MS', 40000, 100),
+    transactionTimeoutMs: reader.isSet('JAMBONES_REGBOT_RESPONSE_TIMEOUT')
+      ? reader.int('JAMBONES_REGBOT_RESPONSE_TIMEOUT', 45000, 100)
+      : reader.int('REGBOT_TRANSACTION_TIMEOUT_MS', 45000, 100),
     newPerSecond: reader.int('REGBOT_NEW_PER_SECOND', defaultPacing(batchSize, batchSleepMs), 0),
     maxInFlight: reader.int('REGBOT_MAX_IN_FLIGHT', 200, 0),
     unregisterOnShutdown: reader.flagDefaultOn('REGBOT_UNREGISTER_ON_SHUTDOWN'),

@@ -13,7 +13,7 @@ import type { Config } from '../config/config';
 import type { Database } from '../db/database';
 import { disableCarrierRegistration, loadRegistrationRows, loadSipDomainName } from '../db/carriers';
 import type { DrachtioServerInfo } from '../drachtio/connection';
-import type { Alerter } from '../ops/alerts';
+import { AlertType, Alerter } from '../ops/alerts';
 import type { Logger } from '../ops/logger';
 import type { RegbotMetrics } from '../ops/metrics';
 import { within } from '../ops/shutdown';
@@ -31,9 +31,6 @@ import {
   clusterStatus, LiveGateway, RegbotClusterStatus, RegbotNotRunning, registrationIdentity,
 } from './regbot-status';
 import { RegistrationTarget, aorOf, toTarget } from './registration-target';
-
-/** jambonz alert type strings for carrier registration trouble. */
-export const REGBOT_ALERT = 'carrier-registration-disabled';
 
 /** Retry of a failed first heartbeat (Redis not connected yet at start-up). */
 const FIRST_HEARTBEAT_RETRY_MS = 500;
@@ -346,7 +343,7 @@ export class Regbot {
       ? `Deactivating carrier ${target.carrierName} (sid:${target.carrierSid}) due to registration errors`
       : `Disabling Outbound Registration for carrier ${target.carrierName} (sid:${target.carrierSid})`;
     this.deps.alerter.write({
-      alert_type: REGBOT_ALERT, account_sid: target.accountSid ?? undefined,
+      alert_type: AlertType.SIP_GATEWAY_REGISTRATION_FAILURE, account_sid: target.accountSid ?? undefined,
       service_provider_sid: target.serviceProviderSid ?? undefined, target_sid: target.carrierSid, message, detail: reason,
     });
     if (isReg) await this.ephemeral.remove(target).catch(() => undefined);

@@ -36,7 +36,8 @@ test('config: the minimal jambonz environment gives the reference defaults', (t)
   t.equal(config.options.sendPingIntervalSec, 60);
   t.equal(config.options.pingTtlSec, 300);
   t.equal(config.regbot.defaultExpires, 3600);
-  t.equal(config.regbot.minExpires, 30);
+  t.equal(config.regbot.minExpires, 90, 'JAMBONES_REGBOT_MIN_EXPIRES_INTERVAL: 90 since the reference 0.9.7');
+  t.equal(config.regbot.transactionTimeoutMs, 45000, 'JAMBONES_REGBOT_RESPONSE_TIMEOUT default');
   t.equal(config.regbot.failureRetryInterval, 300);
   t.equal(config.regbot.failureThreshold, 3);
   t.equal(config.regbot.batchSize, 10);
@@ -45,6 +46,16 @@ test('config: the minimal jambonz environment gives the reference defaults', (t)
   t.equal(config.sbcPublicAddressKeepAliveMs, 900000);
   t.equal(config.mysql.deadSbcSeconds, 3600);
   t.equal(config.hosting, false);
+  t.end();
+});
+
+test('config: the REGISTER response timeout under its jambonz name, our older name, or neither', (t) => {
+  const timeout = (env: Record<string, string>) => loadConfig({ ...MINIMAL, ...env }).regbot.transactionTimeoutMs;
+  t.equal(timeout({ JAMBONES_REGBOT_RESPONSE_TIMEOUT: '30000' }), 30000, 'the jambonz name');
+  t.equal(timeout({ REGBOT_TRANSACTION_TIMEOUT_MS: '20000' }), 20000, 'our earlier name still works');
+  t.equal(timeout({ JAMBONES_REGBOT_RESPONSE_TIMEOUT: '30000', REGBOT_TRANSACTION_TIMEOUT_MS: '20000' }), 30000, 'the jambonz name wins');
+  t.ok(problemsOf({ ...MINIMAL, JAMBONES_REGBOT_RESPONSE_TIMEOUT: 'soon' }).some((p) => p.startsWith('JAMBONES_REGBOT_RESPONSE_TIMEOUT ')),
+    'garbage is refused under its own name');
   t.end();
 });
 
