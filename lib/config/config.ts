@@ -146,6 +146,17 @@ export interface Config {
   /** Ours: port of the /health, /ready and /metrics server; 0 turns it off. */
   httpPort: number;
   stats: StatsConfig;
+  awsLifecycle: AwsLifecycleConfig;
+}
+
+/** Scale-in detection through the EC2 instance metadata service (IMDSv2). */
+export interface AwsLifecycleConfig {
+  /** AWS_LIFECYCLE_DRAIN: poll autoscaling/target-lifecycle-state and drain regbot on `Terminated`. */
+  enabled: boolean;
+  /** AWS_EC2_METADATA_SERVICE_ENDPOINT (the AWS SDKs' name): scheme, host and port of IMDS. */
+  imdsEndpoint: string;
+  /** Ours: poll period (ms); the reference polls every 20 s. */
+  pollMs: number;
 }
 
 /** jambonz's StatsD settings (read by @jambonz/stats-collector in the reference). */
@@ -195,6 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
     regbot: readRegbot(reader),
     httpPort: reader.int('HTTP_PORT', 3000, 0, PORT_MAX),
     stats: readStats(reader),
+    awsLifecycle: readAwsLifecycle(reader),
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return config;
@@ -386,6 +398,18 @@ function readDnsServers(reader: EnvReader, name: string): string[] {
   };
   if (!servers.every(valid)) reader.problem(`${name} must be a comma-separated list of DNS server addresses such as 10.0.0.2,10.0.0.3:5353`);
   return servers;
+}
+
+function readAwsLifecycle(reader: EnvReader): AwsLifecycleConfig {
+  const imdsEndpoint = reader.string('AWS_EC2_METADATA_SERVICE_ENDPOINT', 'http://169.254.169.254').replace(/\/+$/, '');
+  if (!/^http:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(imdsEndpoint)) {
+    reader.problem('AWS_EC2_METADATA_SERVICE_ENDPOINT must be an http URL of a host and optional port, such as http://169.254.169.254');
+  }
+  return {
+    enabled: reader.flag('AWS_LIFECYCLE_DRAIN'),
+    imdsEndpoint,
+    pollMs: reader.int('AWS_LIFECYCLE_POLL_MS', 20000, 100, 3_600_000),
+  };
 }
 
 /** Without REGBOT_NEW_PER_SECOND, the reference's batch settings give the rate (10 per 250 ms = 40/s). */

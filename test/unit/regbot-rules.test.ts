@@ -5,6 +5,7 @@
 import test from 'tape';
 import { toTarget, nextHopOf, RegistrationTarget } from '../../lib/regbot/registration-target';
 import { buildRegister, callIdOf, contactAddress, contactOf } from '../../lib/regbot/register-request-builder';
+import { handOverGraceMs } from '../../lib/regbot/leaving-registrations';
 import {
   grantedExpires, refreshDelayMs, failureDelayMs, forbiddenDelayMs, parseRetryAfter, requestedExpires,
 } from '../../lib/regbot/refresh-schedule';
@@ -74,6 +75,13 @@ test('regbot rules: the Call-ID is the gateway sid @ the host of our Contact', (
   t.equal(callIdOf('gw-1', 'a@b@[2001:db8::5]:5060'), 'gw-1@[2001:db8::5]', 'IPv6 kept in brackets, last @ splits');
   t.equal(contactOf(target({ registerPublicIpInContact: true }), { ...ctx, publicAddresses: {} }).ownAddress, false,
     'no public address known: the domain, not our own');
+  t.end();
+});
+
+test('regbot rules: a public-IP binding handed over is un-REGISTERed after the new owner had time to register', (t) => {
+  t.equal(handOverGraceMs(17500, 0, 40), 27500, 'its next heartbeat + 10 s for the REGISTER exchange');
+  t.equal(handOverGraceMs(17500, 400, 40), 37500, '+ the pacing of what moved (400 at 40/s: 10 s)');
+  t.equal(handOverGraceMs(500, 400, 0), 10500, 'no pacing configured: nothing for it');
   t.end();
 });
 
