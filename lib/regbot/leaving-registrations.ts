@@ -21,12 +21,15 @@ export function handOverGraceMs(heartbeatMs: number, count: number, newPerSecond
 
 export class LeavingRegistrations {
   private readonly leaving = new Map<string, { reg: GatewayRegistration; timer: NodeJS.Timeout }>();
+  /** Delayed un-REGISTERs sent and not finished yet. */
+  private unregistering = 0;
 
   /** `onUnregistered`: after each delayed un-REGISTER has finished. */
   constructor(private readonly onUnregistered: () => void) {}
 
+  /** Still leaving, or un-REGISTERing. */
   get size(): number {
-    return this.leaving.size;
+    return this.leaving.size + this.unregistering;
   }
 
   /** Keeps `reg` refreshing for `graceMs`, then un-REGISTERs it. */
@@ -35,7 +38,11 @@ export class LeavingRegistrations {
     const timer = setTimeout(() => {
       if (this.leaving.get(sid)?.reg !== reg) return;
       this.leaving.delete(sid);
-      void reg.stop({ unregister: true }).then(() => this.onUnregistered());
+      this.unregistering++;
+      void reg.stop({ unregister: true }).catch(() => undefined).finally(() => {
+        this.unregistering--;
+        this.onUnregistered();
+      });
     }, graceMs);
     timer.unref();
     this.leaving.set(sid, { reg, timer });

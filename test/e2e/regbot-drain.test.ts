@@ -22,7 +22,7 @@ import type Redis from 'ioredis';
 import { DrachtioStandIn } from '../support/drachtio';
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService, ServiceLogLine } from '../support/service';
 import { TestDb } from '../support/test-db';
-import { startSippServer, findFreePort, receivedMessages, headerOf, SippServer } from '../support/sipp';
+import { startSippServer, findFreePort, receivedMessages, headerOf, SippServer, acceptAllRegistersScenario } from '../support/sipp';
 import { startRegbotBed, stopRegbotBed } from '../support/regbot-bed';
 import { LocalImds } from '../support/imds-server';
 import { rendezvousOwner } from '../../lib/regbot/gateway-ownership';
@@ -50,38 +50,6 @@ const ids = { a: '', b: '' };
 
 interface Gateway { sid: string; user: string; ownIp: boolean; firstOwner: 'a' | 'b' }
 const gateways: Gateway[] = [];
-
-/**
- * Answers every REGISTER (any Call-ID) with 200, Expires 600 (no refresh during the test), sent where that
- * REGISTER came from, as a registrar does: a binding moving between SBCs keeps its Call-ID, so the
- * REGISTERs of one sipp call come from different stand-ins, and sipp would otherwise answer the first
- * one's address. The stand-ins put the public IP they advertise (and do not have) in Via, with their real
- * port; they all listen on 127.0.0.1, so the Via port tells them apart.
- */
-const ACCEPT_ALL = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="accept-all">
-  <label id="loop"/>
-  <recv request="REGISTER">
-    <action>
-      <ereg regexp="SIP/2.0/UDP [^:;]+:([0-9]+)" search_in="hdr" header="Via:" check_it="true" assign_to="via,vport"/>
-      <setdest host="127.0.0.1" port="[$vport]" protocol="udp"/>
-    </action>
-  </recv>
-  <send><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Expires: 600
-      Content-Length: 0
-
-  ]]></send>
-  <nop next="loop"/>
-  <Reference variables="via"/>
-</scenario>
-`;
 
 async function sidecar(standIn: DrachtioStandIn, name: string, lifecycle?: LocalImds, unregisterOnShutdown = false): Promise<RunningService> {
   const service = startService({
@@ -145,7 +113,8 @@ test('regbot drain: set up stand-ins, local IMDS, carrier, A and B', async (t) =
   await imds.a.start();
   await imds.b.start();
   sippPort = await findFreePort();
-  sipp = startSippServer({ scenario: ACCEPT_ALL, localPort: sippPort, timeoutSec: 180 });
+  // no refresh during the test; the stand-ins all listen on 127.0.0.1
+  sipp = startSippServer({ scenario: acceptAllRegistersScenario({ expires: 600, answerViaPortOn: '127.0.0.1' }), localPort: sippPort, timeoutSec: 180 });
   await sipp.ready;
   [a, b] = await Promise.all([sidecar(standIns[0], 'a', imds.a), sidecar(standIns[1], 'b', imds.b)]);
   [ids.a, ids.b] = await Promise.all([instanceIdOf(a), instanceIdOf(b)]);
