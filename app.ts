@@ -24,6 +24,8 @@ import { SourceTrust, STATUS_PING_IGNORED } from './lib/options/source-trust';
 import { createTopologyDiscovery } from './lib/options/create-topology-discovery';
 import { startExpirySweeper } from './lib/options/expiry-sweeper';
 import { Regbot } from './lib/regbot/regbot';
+import { ImdsClient } from './lib/net/imds-client';
+import { watchScaleIn } from './lib/ops/scale-in-watcher';
 import { SbcAddresses } from './lib/db/sbc-addresses';
 import { SbcAddressKeeper } from './lib/sbc/sbc-address-keeper';
 import { CliServer } from './lib/cli/cli-server';
@@ -111,6 +113,10 @@ function main(): void {
     'could not open the CLI socket; CLI disabled'));
   // regbot sends through drachtio, so it starts on the first connect (start() ignores later reconnects)
   drachtio.on('connect', () => regbot.start());
+  const { awsLifecycle } = config;
+  const scaleIn = awsLifecycle.enabled
+    ? watchScaleIn(new ImdsClient(awsLifecycle.imdsEndpoint), awsLifecycle.pollMs, logger, () => void regbot.drain())
+    : undefined;
   const carrierPinger = createCarrierPinger(config, {
     db, redis, alerter, logger, srf: drachtio.srf as unknown as SipRequester, connected: () => drachtio.connected,
   });
@@ -133,7 +139,7 @@ function main(): void {
   installShutdown(logger, [
     { name: 'drain SIP requests', run: () => router.drain(2000) },
     { name: 'close ops HTTP server', run: () => within(ops.then((server) => server?.close()), 500) },
-    { name: 'stop background jobs', run: () => { pruner.stop(); sweeper.stop(); sbcAddresses.stop(); } },
+    { name: 'stop background jobs', run: () => { pruner.stop(); sweeper.stop(); sbcAddresses.stop(); scaleIn?.stop(); } },
     { name: 'stop regbot', run: () => regbot.stop(1500) },
     { name: 'stop carrier pinger', run: () => within(carrierPinger.stop(), 500) },
     { name: 'close CLI socket', run: () => within(cli.close(), 500) },

@@ -87,7 +87,10 @@ export interface RegbotConfig {
   forbiddenRetryInterval: number;
   /** Ours: lease TTL of `<cluster>:regbot-token` and of instance heartbeats (ms). */
   leaseTtlMs: number;
-  /** Ours: our own bound on one REGISTER transaction, above drachtio's 32 s timer B (ms). */
+  /**
+   * How long one REGISTER waits for a final response (ms): JAMBONES_REGBOT_RESPONSE_TIMEOUT, else our
+   * earlier name REGBOT_TRANSACTION_TIMEOUT_MS, else the reference's 45000 (above drachtio's 32 s timer B).
+   */
   transactionTimeoutMs: number;
   /** Ours: new registrations started per second at most (0: no pacing). */
   newPerSecond: number;
@@ -151,6 +154,17 @@ export interface Config {
   /** Ours: bearer token of the operator API and page on HTTP_PORT; unset turns both off. */
   httpApiToken?: string;
   stats: StatsConfig;
+  awsLifecycle: AwsLifecycleConfig;
+}
+
+/** Scale-in detection through the EC2 instance metadata service (IMDSv2). */
+export interface AwsLifecycleConfig {
+  /** AWS_LIFECYCLE_DRAIN: poll autoscaling/target-lifecycle-state and drain regbot on `Terminated`. */
+  enabled: boolean;
+  /** AWS_EC2_METADATA_SERVICE_ENDPOINT (the AWS SDKs' name): scheme, host and port of IMDS. */
+  imdsEndpoint: string;
+  /** Ours: poll period (ms); the reference polls every 20 s. */
+  pollMs: number;
 }
 
 /** jambonz's StatsD settings (read by @jambonz/stats-collector in the reference). */
@@ -201,6 +215,7 @@ export function loadConfig(env: Env = process.env): Config {
     httpPort: reader.int('HTTP_PORT', 3000, 0, PORT_MAX),
     httpApiToken: readApiToken(reader),
     stats: readStats(reader),
+    awsLifecycle: readAwsLifecycle(reader),
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return config;
@@ -377,7 +392,7 @@ function readRegbot(reader: EnvReader): RegbotConfig {
   const batchSleepMs = reader.int('JAMBONES_REGBOT_BATCH_SLEEP_MS', 250, 0);
   return {
     defaultExpires: reader.int('JAMBONES_REGBOT_DEFAULT_EXPIRES_INTERVAL', 3600, 1),
-    minExpires: reader.int('JAMBONES_REGBOT_MIN_EXPIRES_INTERVAL', 30, 1),
+    minExpires: reader.int('JAMBONES_REGBOT_MIN_EXPIRES_INTERVAL', 90, 1),
     failureRetryInterval: reader.int('JAMBONES_REGBOT_FAILURE_RETRY_INTERVAL', 300, 1),
     failureThreshold: reader.int('JAMBONES_REGBOT_REGISTER_FAILURE_THRESHOLD', 3, 1),
     responseRemove: reader.statusCodes('REGISTER_RESPONSE_REMOVE'),
@@ -391,7 +406,9 @@ function readRegbot(reader: EnvReader): RegbotConfig {
     retryBaseMs: reader.int('REGBOT_RETRY_BASE_MS', 10000, 10),
     forbiddenRetryInterval: reader.int('REGBOT_FORBIDDEN_RETRY_INTERVAL', 1800, 1),
     leaseTtlMs: reader.int('REGBOT_LEASE_TTL_MS', 70000, 300),
-    transactionTimeoutMs: reader.int('REGBOT_TRANSACTION_TIMEOUT_MS', 40000, 100),
+    transactionTimeoutMs: reader.isSet('JAMBONES_REGBOT_RESPONSE_TIMEOUT')
+      ? reader.int('JAMBONES_REGBOT_RESPONSE_TIMEOUT', 45000, 100)
+      : reader.int('REGBOT_TRANSACTION_TIMEOUT_MS', 45000, 100),
     newPerSecond: reader.int('REGBOT_NEW_PER_SECOND', defaultPacing(batchSize, batchSleepMs), 0),
     maxInFlight: reader.int('REGBOT_MAX_IN_FLIGHT', 200, 0),
     unregisterOnShutdown: reader.flagDefaultOn('REGBOT_UNREGISTER_ON_SHUTDOWN'),
@@ -409,6 +426,18 @@ function readDnsServers(reader: EnvReader, name: string): string[] {
   };
   if (!servers.every(valid)) reader.problem(`${name} must be a comma-separated list of DNS server addresses such as 10.0.0.2,10.0.0.3:5353`);
   return servers;
+}
+
+function readAwsLifecycle(reader: EnvReader): AwsLifecycleConfig {
+  const imdsEndpoint = reader.string('AWS_EC2_METADATA_SERVICE_ENDPOINT', 'http://169.254.169.254').replace(/\/+$/, '');
+  if (!/^http:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(imdsEndpoint)) {
+    reader.problem('AWS_EC2_METADATA_SERVICE_ENDPOINT must be an http URL of a host and optional port, such as http://169.254.169.254');
+  }
+  return {
+    enabled: reader.flag('AWS_LIFECYCLE_DRAIN'),
+    imdsEndpoint,
+    pollMs: reader.int('AWS_LIFECYCLE_POLL_MS', 20000, 100, 3_600_000),
+  };
 }
 
 /** Without REGBOT_NEW_PER_SECOND, the reference's batch settings give the rate (10 per 250 ms = 40/s). */

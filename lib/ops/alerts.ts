@@ -5,6 +5,8 @@ export const AlertType = {
   WEBHOOK_STATUS_FAILURE: 'webhook-failure',
   WEBHOOK_CONNECTION_FAILURE: 'webhook-connection-failure',
   ACCOUNT_DEVICE_LIMIT: 'account-device-limit',
+  /** regbot gave up on a carrier (REGISTER_RESPONSE_REMOVE threshold); reference 0.9.7, not in the library's list. */
+  SIP_GATEWAY_REGISTRATION_FAILURE: 'SIP_GATEWAY_REGISTRATION_FAILURE',
 } as const;
 
 export interface Alert {

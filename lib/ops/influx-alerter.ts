@@ -59,7 +59,8 @@ export class InfluxAlerter implements Alerter {
 /**
  * The point the reference writes for each alert. Webhook alerts carry only the account (no service
  * provider) and let the library word the message; the device-limit alert carries both and the count.
- * Alerts of other kinds (OPTIONS pinger, regbot: no alert_type in the reference) keep their own message.
+ * Alerts of other kinds keep their own message: the OPTIONS pinger's (no alert_type in the reference) and
+ * regbot's SIP_GATEWAY_REGISTRATION_FAILURE (the reference's wording, a type the library does not word).
  */
 export function toTimeSeriesAlert(alert: Alert, at: Date): TimeSeriesAlert {
   const { alert_type, account_sid } = alert;

@@ -10,6 +10,12 @@
  *
  * A killed instance's heartbeat runs out after 2/3 of the lease TTL and the others pick up its gateways
  * at their next heartbeat (every 1/4 TTL), so failover completes within one lease period.
+ *
+ * Draining (scale-in): the instance leaves the set and the lease for good, and heartbeats into
+ * `<cluster>:regbot-draining` instead. Once a successor exists (an instance in the set, or any holder of the
+ * lease, a reference sidecar included) it has handed over: it owns nothing, ever again, and leaves the
+ * draining set too. Until then the draining instances share the gateways among themselves as the set did,
+ * so the last instances keep the cluster's registrations alive and a drained one never takes any back.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
@@ -34,11 +40,19 @@ export function rendezvousOwner(instances: readonly string[], gatewaySid: string
   return best;
 }
 
+function listOf(reply: unknown): string[] {
+  return Array.isArray(reply) ? (reply as string[]).slice().sort() : [];
+}
+
 export class GatewayOwnership {
   readonly instanceId = randomUUID();
   private readonly lease: RedisLease;
   private liveInstances: string[] = [];
   mode: OwnershipMode = 'unknown';
+  /** Scale-in: never in the instance set nor the lease holder again. */
+  draining = false;
+  /** Draining, and a successor was seen: owns nothing from then on. */
+  handedOver = false;
 
   constructor(private readonly redis: Redis, private readonly clusterId: string, readonly ttlMs: number,
     private readonly now: () => number = Date.now) {
@@ -55,14 +69,27 @@ export class GatewayOwnership {
 
   /** Heartbeat and lease check; true when the set of gateways we own may have changed. */
   async tick(): Promise<boolean> {
-    const before = `${this.mode}|${this.liveInstances.join(',')}`;
-    this.liveInstances = await this.heartbeat();
-    this.mode = await this.checkLease();
-    return `${this.mode}|${this.liveInstances.join(',')}` !== before;
+    const before = this.signature();
+    if (this.draining) {
+      await this.drainingTick();
+    } else {
+      this.liveInstances = await this.heartbeat();
+      this.mode = await this.checkLease();
+    }
+    return this.signature() !== before;
   }
 
   owns(gatewaySid: string): boolean {
-    return this.mode === 'ours' && rendezvousOwner(this.liveInstances, gatewaySid) === this.instanceId;
+    if (this.mode !== 'ours') return false;
+    if (this.handedOver) return false;
+    return rendezvousOwner(this.liveInstances, gatewaySid) === this.instanceId;
+  }
+
+  /** Scale-in: leave the instance set and the lease, never to claim either again. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    await this.redis.zrem(keys.regbotInstances(this.clusterId), this.instanceId);
+    await this.lease.release();
   }
 
   otherLiveInstances(): number {
@@ -73,7 +100,42 @@ export class GatewayOwnership {
   async leave(): Promise<void> {
     this.mode = 'unknown';
     await this.redis.zrem(keys.regbotInstances(this.clusterId), this.instanceId);
+    if (this.draining) await this.redis.zrem(keys.regbotDraining(this.clusterId), this.instanceId);
     await this.lease.release();
+  }
+
+  private signature(): string {
+    return `${this.mode}|${this.liveInstances.join(',')}|${this.draining}|${this.handedOver}`;
+  }
+
+  /**
+   * Draining: look for a successor without joining the set or claiming the lease; until there is one,
+   * heartbeat among the draining instances (their live list is what `owns` shares out).
+   */
+  private async drainingTick(): Promise<void> {
+    const instances = keys.regbotInstances(this.clusterId);
+    const draining = keys.regbotDraining(this.clusterId);
+    const now = this.now();
+    const multi = this.redis.multi()
+      .zrem(instances, this.instanceId)
+      .zremrangebyscore(instances, '-inf', now)
+      .zrange(instances, 0, -1);
+    if (this.handedOver) multi.zrem(draining, this.instanceId);
+    else multi.zadd(draining, now + Math.floor((this.ttlMs * 2) / 3), this.instanceId);
+    const results = await multi
+      .zremrangebyscore(draining, '-inf', now)
+      .zrange(draining, 0, -1)
+      .pexpire(draining, this.ttlMs * 2)
+      .exec() ?? [];
+    const active = listOf(results[2]?.[1]);
+    let holder = await this.lease.holder();
+    if (holder === this.lease.token && await this.lease.release()) holder = undefined;
+    this.mode = holder !== undefined && !holder.startsWith(TOKEN_PREFIX) ? 'foreign' : 'ours';
+    if (!this.handedOver && (active.length > 0 || holder !== undefined)) {
+      this.handedOver = true;
+      await this.redis.zrem(draining, this.instanceId);
+    }
+    this.liveInstances = this.handedOver ? [] : listOf(results[5]?.[1]);
   }
 
   private async heartbeat(): Promise<string[]> {

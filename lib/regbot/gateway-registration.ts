@@ -1,7 +1,7 @@
 /**
  * The registration of one gateway: REGISTER, answer challenges, learn the granted expiry, refresh before
- * it runs out, back off on failures, and un-REGISTER when asked. One Call-ID and From tag for its whole
- * life; a CSeq that only grows (see nextCseq).
+ * it runs out, back off on failures, and un-REGISTER when asked. One From tag for its whole life, one
+ * Call-ID per Contact (callIdOf), a CSeq that only grows (see nextCseq).
  */
 import { randomBytes } from 'node:crypto';
 import type { RegbotConfig } from '../config/config';
@@ -10,7 +10,7 @@ import { dropExpiredHolds, holdFor, Holds, roundOrder, triesNextAddress } from '
 import { answerChallenge, ChallengeCounters } from './digest-responder';
 import type { EphemeralGateways } from './ephemeral-gateways';
 import { addressKey, GatewayAddress, GatewayAddresses } from './gateway-addresses';
-import { buildRegister, contactAddress, ContactContext, requestUriOf } from './register-request-builder';
+import { buildRegister, callIdOf, contactAddress, ContactContext, requestUriOf } from './register-request-builder';
 import type { FinalResponse, RegisterSender, SendResult } from './register-sender';
 import type { SendSlots } from './send-slots';
 import type { StatusWriter } from './register-status';
@@ -49,6 +49,7 @@ interface Exchange {
   address: GatewayAddress | undefined;
   firstCseq: number;
   contact: string;
+  callId: string;
   expires: number;
   /** The status of a final response that ended the exchange without being `result` (a challenge we could not answer). */
   refusedStatus?: number;
@@ -57,7 +58,7 @@ interface Exchange {
 export interface Inheritance {
   /** Consecutive REGISTER_RESPONSE_REMOVE failures (the reference carries them over too). */
   removeFailures: number;
-  /** Last CSeq used with this Call-ID. */
+  /** Last CSeq used (any Call-ID of the gateway). */
   cseq: number;
   lastOutcome: Outcome | undefined;
 }
@@ -71,7 +72,6 @@ export interface Outcome {
 export type RegistrationState = 'idle' | 'registering' | 'registered' | 'failed' | 'stopped';
 
 export class GatewayRegistration {
-  readonly callId: string;
   private readonly fromTag = randomBytes(6).toString('hex');
   private cseq = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -91,8 +91,6 @@ export class GatewayRegistration {
   private removeFailures: number;
 
   constructor(readonly target: RegistrationTarget, private readonly deps: RegistrationDeps) {
-    // The reference uses the gateway sid: carriers and the webapp see the same Call-ID after a restart.
-    this.callId = target.gatewaySid;
     this.removeFailures = 0;
   }
 
@@ -203,22 +201,23 @@ export class GatewayRegistration {
     let tooBrief = 0;
     const firstCseq = this.nextCseq();
     let cseq = firstCseq;
+    const callId = callIdOf(this.target.gatewaySid, contact);
     const nextHop = address ? nextHopTo(address, this.target.transport) : undefined;
     for (;;) {
       const release = await this.deps.slots?.acquire(cseq !== firstCseq);
       let result: SendResult;
       try {
         result = await this.deps.sender.send(buildRegister({
-          target: this.target, contact, expires, callId: this.callId, cseq, fromTag: this.fromTag,
+          target: this.target, contact, expires, callId, cseq, fromTag: this.fromTag,
           userAgent: this.deps.userAgent, credentials, nextHop,
         }));
       } finally {
         release?.();
       }
       const retry = result.ok ? this.retryFor(result.response, counters, expires, tooBrief) : undefined;
-      if (!retry) return { result, address, firstCseq, contact, expires };
+      if (!retry) return { result, address, firstCseq, contact, callId, expires };
       if (retry.kind === 'fail') {
-        return { result: { ok: false, reason: retry.reason }, address, firstCseq, contact, expires, refusedStatus: result.ok ? result.response.status : undefined };
+        return { result: { ok: false, reason: retry.reason }, address, firstCseq, contact, callId, expires, refusedStatus: result.ok ? result.response.status : undefined };
       }
       if (retry.kind === 'auth') credentials = retry.credentials;
       else {
@@ -256,8 +255,8 @@ export class GatewayRegistration {
 
   /**
    * CSeq = max(previous + 1, unix seconds). Carriers refuse a REGISTER whose CSeq is not above the last one
-   * for the Call-ID; the gateway sid is the Call-ID, so after a restart or a hand-over to another instance
-   * the clock keeps the new sequence above the old one.
+   * for the Call-ID; the Call-ID is the same after a restart or a hand-over to another instance (callIdOf),
+   * so the clock keeps the new sequence above the old one.
    */
   private nextCseq(): number {
     this.cseq = Math.max(this.cseq + 1, Math.floor(this.deps.now() / 1000));
@@ -328,7 +327,7 @@ export class GatewayRegistration {
         this.deps.logger.warn({ err: err.message, gatewaySid: this.target.gatewaySid }, 'regbot: could not update eph-gw-ip'))
       : undefined;
     await this.deps.status.write(this.target.carrierSid, {
-      ok, reason, status: exchange.result.ok ? exchange.result.response.status : exchange.refusedStatus, cseq: exchange.firstCseq, callId: this.callId, expires, now, nextInMs,
+      ok, reason, status: exchange.result.ok ? exchange.result.response.status : exchange.refusedStatus, cseq: exchange.firstCseq, callId: exchange.callId, expires, now, nextInMs,
       sbcAddress: this.deps.sbcAddress(), sipGatewaySid: this.target.gatewaySid,
     });
     await ephemeral;

@@ -3,7 +3,8 @@
  * Periodically (and whenever the set of live instances or the lease changes) it reads the carriers,
  * keeps the gateways this instance owns, and applies only the differences: new gateways start (paced),
  * changed ones are un-REGISTERed and registered again, removed ones are un-REGISTERed, and gateways
- * handed over to another instance are dropped silently.
+ * handed over to another instance are dropped silently, unless our Contact carries this SBC's address:
+ * the new owner registers a Contact of its own, so ours is un-REGISTERed once it has had time to.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import type { Config } from '../config/config';
 import type { Database } from '../db/database';
 import { disableCarrierRegistration, loadRegistrationRows, loadSipDomainName } from '../db/carriers';
 import type { DrachtioServerInfo } from '../drachtio/connection';
-import type { Alerter } from '../ops/alerts';
+import { AlertType, Alerter } from '../ops/alerts';
 import type { Logger } from '../ops/logger';
 import type { RegbotMetrics } from '../ops/metrics';
 import { within } from '../ops/shutdown';
@@ -31,9 +32,8 @@ import {
   clusterStatus, LiveGateway, RegbotClusterStatus, RegbotNotRunning, registrationIdentity,
 } from './regbot-status';
 import { RegistrationTarget, aorOf, toTarget } from './registration-target';
-
-/** jambonz alert type strings for carrier registration trouble. */
-export const REGBOT_ALERT = 'carrier-registration-disabled';
+import { contactOf } from './register-request-builder';
+import { handOverGraceMs, LeavingRegistrations } from './leaving-registrations';
 
 /** Retry of a failed first heartbeat (Redis not connected yet at start-up). */
 const FIRST_HEARTBEAT_RETRY_MS = 500;
@@ -73,6 +73,11 @@ export class Regbot {
   private sipDomainName: string | undefined;
   private readonly reportedInvalid = new Map<string, string>();
   private readonly stateChanges = new StateChangeFilter<GatewayRegistration>();
+  /** Handed over with our own address in the Contact: refreshed until their delayed un-REGISTER. */
+  private readonly leaving = new LeavingRegistrations(() => {
+    if (this.ownership.handedOver) this.noteDrained();
+  });
+  private drainedLogged = false;
   private timers: NodeJS.Timeout[] = [];
   private reconciling: Promise<void> | undefined;
   private again = false;
@@ -122,7 +127,9 @@ export class Regbot {
   }
 
   /** This instance's registrations, live (GET /regbot). */
-  snapshot(): { instanceId: string; mode: string; running: boolean; liveInstances: readonly string[]; gateways: GatewayStatus[] } {
+  snapshot(): {
+    instanceId: string; mode: string; running: boolean; draining: boolean; liveInstances: readonly string[]; gateways: GatewayStatus[];
+  } {
     const gateways = [...this.registrations.values()].map((reg) => ({
       gatewaySid: reg.target.gatewaySid,
       carrierSid: reg.target.carrierSid,
@@ -131,7 +138,7 @@ export class Regbot {
     }));
     return {
       instanceId: this.ownership.instanceId, mode: this.ownership.mode, running: this.running,
-      liveInstances: this.ownership.live, gateways,
+      draining: this.ownership.draining, liveInstances: this.ownership.live, gateways,
     };
   }
 
@@ -180,8 +187,28 @@ export class Regbot {
   }
 
   /**
+   * Scale-in (AWS_LIFECYCLE_DRAIN): leave the instance set and the lease for good. Our gateways go to the
+   * other live instances, or to a reference sidecar that takes the lease; while there is no one, this
+   * instance keeps registering them (the last instance must not let the cluster's registrations lapse).
+   */
+  async drain(): Promise<void> {
+    if (this.stopped || this.ownership.draining) return;
+    this.deps.logger.info({ registrations: this.registrations.size }, 'regbot: draining (scale-in); handing the gateways over');
+    try {
+      await this.ownership.drain();
+    } catch (err) {
+      // draining is set all the same: the instance set forgets us when our heartbeat expires, the lease at its TTL
+      this.deps.logger.warn({ err: (err as Error).message }, 'regbot: could not leave the instance set (Redis); they expire instead');
+    }
+    if (!this.running) return; // start() reconciles with the draining ownership
+    await this.heartbeat(false);
+    this.requestReconcile();
+  }
+
+  /**
    * Shutdown: leave the cluster first (the others take over at their next heartbeat), then drop our
-   * registrations, un-REGISTERing them only when configured and no other instance will take over.
+   * registrations, un-REGISTERing (when configured) those no other instance will take over: all of them
+   * when there is none, else those whose Contact carries this SBC's address.
    * Returns within `budgetMs` whatever Redis or the carriers do: a carrier that does not answer its
    * un-REGISTER must not hold the process past the shutdown deadline.
    */
@@ -194,15 +221,24 @@ export class Regbot {
     this.timers = [];
     const others = this.ownership.otherLiveInstances();
     await within(this.ownership.leave(), Math.min(500, budgetMs / 4));
-    const unregister = this.deps.config.regbot.unregisterOnShutdown && others === 0 && wasOurs;
+    const allowed = this.deps.config.regbot.unregisterOnShutdown;
+    const unregisterOf = (reg: GatewayRegistration): boolean => allowed && (this.ownContact(reg) || (others === 0 && wasOurs));
     const regs = [...this.registrations.values()];
+    const handedOver = this.leaving.takeAll();
     let finished = 0;
-    const stops = regs.map((reg) => reg.stop({ unregister }).then(() => { finished++; }));
+    const plan = [...regs.map((reg) => ({ reg, remove: unregisterOf(reg) })), ...handedOver.map((reg) => ({ reg, remove: allowed }))];
+    const unregisters = plan.filter(({ remove }) => remove).length;
+    const stops = plan.map(({ reg, remove }) => reg.stop({ unregister: remove }).then(() => { finished++; }));
     this.registrations.clear();
     await within(Promise.all(stops), Math.max(0, deadline - Date.now()));
     // finished < registrations: the budget ran out (un-REGISTERs still unanswered); they were sent all the same
     await within(this.status.flush(), Math.max(100, deadline - Date.now()));
-    this.deps.logger.info({ registrations: regs.length, finished, unregister }, 'regbot: stopped');
+    this.deps.logger.info({ registrations: plan.length, finished, unregister: unregisters > 0, unregisters }, 'regbot: stopped');
+  }
+
+  /** Our Contact carries this SBC's public address: no other instance registers that binding. */
+  private ownContact(reg: GatewayRegistration): boolean {
+    return contactOf(reg.target, this.registrationDeps.contactContext()).ownAddress;
   }
 
   private async heartbeat(first: boolean): Promise<void> {
@@ -210,7 +246,8 @@ export class Regbot {
     try {
       const changed = await this.ownership.tick();
       if (changed || first) {
-        this.deps.logger.info({ mode: this.ownership.mode, liveInstances: this.ownership.live.length }, 'regbot: ownership changed');
+        const { mode, live, draining, handedOver } = this.ownership;
+        this.deps.logger.info({ mode, liveInstances: live.length, ...(draining ? { draining, handedOver } : {}) }, 'regbot: ownership changed');
         this.requestReconcile();
       }
     } catch (err) {
@@ -240,11 +277,15 @@ export class Regbot {
   }
 
   private async reconcile(): Promise<void> {
-    if (this.ownership.mode !== 'ours') {
-      if (this.registrations.size > 0) this.deps.logger.warn({ mode: this.ownership.mode }, 'regbot: not allowed to register; stopping all');
-      await this.dropAll();
+    const { mode, handedOver } = this.ownership;
+    if (mode !== 'ours') {
+      if (this.registrations.size > 0) this.deps.logger.warn({ mode }, 'regbot: not allowed to register; stopping all');
+      // a reference sidecar holding the lease registers every gateway: a hand-over to it
+      if (mode === 'foreign') await this.handOverAll();
+      else await this.dropAll();
       return;
     }
+    if (handedOver && this.registrations.size === 0) return this.noteDrained();
     let targets: RegistrationTarget[];
     try {
       [targets, this.sipDomainName] = await Promise.all([this.loadTargets(), loadSipDomainName(this.deps.db)]);
@@ -286,17 +327,20 @@ export class Regbot {
 
   private async apply(targets: RegistrationTarget[]): Promise<void> {
     const all = new Map(targets.map((target) => [target.gatewaySid, target]));
-    const retiring = new Map<string, { reg: GatewayRegistration; done: Promise<void> }>();
+    const retirees: { reg: GatewayRegistration; current: RegistrationTarget | undefined }[] = [];
     for (const [gatewaySid, reg] of this.registrations) {
-      const target = all.get(gatewaySid);
-      if (target && this.ownership.owns(gatewaySid) && target.configKey === reg.target.configKey) continue;
+      const current = all.get(gatewaySid);
+      if (current && this.ownership.owns(gatewaySid) && current.configKey === reg.target.configKey) continue;
       this.registrations.delete(gatewaySid);
-      retiring.set(gatewaySid, { reg, done: this.retire(reg, target) });
+      retirees.push({ reg, current });
     }
+    const graceMs = this.graceFor(retirees.filter(({ reg, current }) => isHandOver(reg, current)).length);
+    const retiring = new Map(retirees.map(({ reg, current }) =>
+      [reg.target.gatewaySid, { reg, done: this.retire(reg, current, graceMs) }]));
     let started = 0;
     for (const target of targets) {
       if (this.registrations.has(target.gatewaySid) || !this.ownership.owns(target.gatewaySid)) continue;
-      const old = retiring.get(target.gatewaySid);
+      const old = retiring.get(target.gatewaySid) ?? this.leaving.takeBack(target);
       const reg = new GatewayRegistration(target, this.registrationDeps);
       this.registrations.set(target.gatewaySid, reg);
       // same Call-ID: the new REGISTER must follow the old binding's un-REGISTER, not race it
@@ -309,17 +353,25 @@ export class Regbot {
     }
     await Promise.all([...retiring.values()].map((entry) => entry.done));
     this.deps.logger.info({ registrations: this.registrations.size, started, stopped: retiring.size }, 'regbot: reconciled');
+    if (this.ownership.handedOver) this.noteDrained();
   }
 
   /**
    * Removed or changed in the database → un-REGISTER (a changed gateway registers anew right after).
-   * Still in the database but now owned by another instance → drop silently: that instance registers the
-   * same Contact, and keeps the eph-gw-ip entries alive.
+   * Still in the database but now owned by another instance → a hand-over: that instance registers the
+   * gateway and keeps the eph-gw-ip entries alive. With a domain in our Contact it registers the very
+   * same binding (same Contact, same Call-ID), so we drop ours silently; with this SBC's address in our
+   * Contact it registers a binding of its own, so ours is un-REGISTERed after `graceMs`, once the new
+   * owner has had time to register (it must not point a carrier at an SBC that no longer has the gateway).
    */
-  private async retire(reg: GatewayRegistration, current: RegistrationTarget | undefined): Promise<void> {
-    const handedOver = current !== undefined && current.configKey === reg.target.configKey;
-    this.deps.logger.info({ gatewaySid: reg.target.gatewaySid, aor: aorOf(reg.target), reason: handedOver ? 'hand-over' : current ? 'changed' : 'removed' },
-      'regbot: retiring registration');
+  private async retire(reg: GatewayRegistration, current: RegistrationTarget | undefined, graceMs: number): Promise<void> {
+    const handedOver = isHandOver(reg, current);
+    const ownContact = handedOver && this.ownContact(reg);
+    this.deps.logger.info({
+      gatewaySid: reg.target.gatewaySid, aor: aorOf(reg.target),
+      reason: handedOver ? 'hand-over' : current ? 'changed' : 'removed', ...(ownContact ? { unregisterInMs: graceMs } : {}),
+    }, 'regbot: retiring registration');
+    if (ownContact) return this.leaving.add(reg, graceMs);
     await reg.stop({ unregister: !handedOver });
     if (!current && reg.target.trunkType === 'reg') {
       await this.ephemeral.remove(reg.target).catch((err: Error) =>
@@ -327,10 +379,29 @@ export class Regbot {
     }
   }
 
+  private graceFor(count: number): number {
+    return handOverGraceMs(this.ownership.heartbeatMs, count, this.deps.config.regbot.newPerSecond);
+  }
+
   private async dropAll(): Promise<void> {
     const regs = [...this.registrations.values()];
     this.registrations.clear();
     await Promise.all(regs.map((reg) => reg.stop({ unregister: false })));
+  }
+
+  /** Every registration goes to the holder of the lease: as in apply(), our own bindings leave after a grace period. */
+  private async handOverAll(): Promise<void> {
+    const regs = [...this.registrations.values()];
+    this.registrations.clear();
+    const graceMs = this.graceFor(regs.length);
+    await Promise.all(regs.map((reg) => this.retire(reg, reg.target, graceMs)));
+  }
+
+  /** Once, when a draining instance has handed everything over and its own bindings are gone. */
+  private noteDrained(): void {
+    if (this.drainedLogged || this.registrations.size > 0 || this.leaving.size > 0) return;
+    this.drainedLogged = true;
+    this.deps.logger.info({ liveInstances: this.ownership.live.length, mode: this.ownership.mode }, 'regbot: drained; every gateway handed over');
   }
 
   private async disableCarrier(target: RegistrationTarget, reason: string): Promise<void> {
@@ -346,12 +417,17 @@ export class Regbot {
       ? `Deactivating carrier ${target.carrierName} (sid:${target.carrierSid}) due to registration errors`
       : `Disabling Outbound Registration for carrier ${target.carrierName} (sid:${target.carrierSid})`;
     this.deps.alerter.write({
-      alert_type: REGBOT_ALERT, account_sid: target.accountSid ?? undefined,
+      alert_type: AlertType.SIP_GATEWAY_REGISTRATION_FAILURE, account_sid: target.accountSid ?? undefined,
       service_provider_sid: target.serviceProviderSid ?? undefined, target_sid: target.carrierSid, message, detail: reason,
     });
     if (isReg) await this.ephemeral.remove(target).catch(() => undefined);
     this.requestReconcile();
   }
+}
+
+/** Still in the database with the same settings, so the gateway only changes hands. */
+function isHandOver(reg: GatewayRegistration, current: RegistrationTarget | undefined): boolean {
+  return current !== undefined && current.configKey === reg.target.configKey;
 }
 
 /** The reference sends "Jambonz <version>". */

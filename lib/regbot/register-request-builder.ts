@@ -16,15 +16,34 @@ export interface ContactContext {
   contactUseIp: boolean;
 }
 
-/** `user@host[:port]`, first match wins: public IP, account realm, system SIP domain, carrier realm. */
-export function contactAddress(target: RegistrationTarget, ctx: ContactContext): string {
+/**
+ * Our Contact: `address` is `user@host[:port]`, first match wins: public IP, account realm, system SIP
+ * domain, carrier realm. `ownAddress`: it carries this SBC's public address, so it is this SBC's binding
+ * alone; the other forms name a domain every instance of the cluster registers alike.
+ */
+export function contactOf(target: RegistrationTarget, ctx: ContactContext): { address: string; ownAddress: boolean } {
   if (target.publicIpInContact || ctx.contactUseIp) {
     const publicAddress = publicAddressFor(target.transport, ctx.publicAddresses);
-    if (publicAddress) return `${target.fromUser}@${publicAddress}`;
+    if (publicAddress) return { address: `${target.fromUser}@${publicAddress}`, ownAddress: true };
   }
-  if (target.accountSipRealm) return `${target.fromUser}@${target.accountSipRealm}`;
-  if (ctx.sipDomainName) return `${target.fromUser}@${ctx.sipDomainName}`;
-  return `${target.fromUser}@${target.sipRealm}`;
+  const domain = target.accountSipRealm || ctx.sipDomainName || target.sipRealm;
+  return { address: `${target.fromUser}@${domain}`, ownAddress: false };
+}
+
+export function contactAddress(target: RegistrationTarget, ctx: ContactContext): string {
+  return contactOf(target, ctx).address;
+}
+
+/**
+ * The Call-ID of a binding: `<sip_gateway_sid>@<host of our Contact>`. With the public IP in the Contact
+ * this is the reference's `<sip_gateway_sid>@<SBC public IP>`, and each SBC's binding has its own Call-ID,
+ * as it has its own Contact. With a domain in the Contact, every instance registers the same binding, so
+ * every instance (and a restarted one) uses the same Call-ID and a hand-over is a refresh of that binding.
+ */
+export function callIdOf(gatewaySid: string, contact: string): string {
+  const hostport = contact.slice(contact.lastIndexOf('@') + 1);
+  const host = hostport.startsWith('[') ? hostport.slice(0, hostport.indexOf(']') + 1) : hostport.replace(/:\d+$/, '');
+  return `${gatewaySid}@${host}`;
 }
 
 /** tcp has no advertised entry of its own in the reference; it uses the udp address. */

@@ -29,6 +29,8 @@ export const keys = {
   regbotToken: (cluster: string): string => `${cluster}:regbot-token`,
   /** Ours: live regbot instances (zset, member instance id, score = heartbeat expiry in ms). */
   regbotInstances: (cluster: string): string => `${cluster}:regbot-instances`,
+  /** Ours: regbot instances draining after a scale-in signal, until a successor exists (same shape). */
+  regbotDraining: (cluster: string): string => `${cluster}:regbot-draining`,
   activeFeatureServers: (cluster: string): string => `${cluster}:active-fs`,
   featureServerServiceUrls: (cluster: string): string => `${cluster}:fs-service-url`,
   activeRtpServers: (cluster: string): string => `${cluster}:active-rtp`,

@@ -1,9 +1,12 @@
 /**
  * regbot end to end: sipp plays the carrier (one UAS per test, looping so that one Call-ID is one sipp
  * call for every refresh), the drachtio stand-in carries the REGISTERs, the built service registers.
- * Assertions are on what the carrier received, on voip_carriers.register_status and on Redis.
+ * Assertions are on what the carrier received, on voip_carriers.register_status, on Redis and on the
+ * alert a real InfluxDB holds.
  */
 import test from 'tape';
+import createTimeSeries, { AlertRow } from '@jambonz/time-series';
+import { ensureInfluxDb, InfluxDbHandle } from '../support/influxdb';
 import type Redis from 'ioredis';
 import { DrachtioStandIn } from '../support/drachtio';
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService } from '../support/service';
@@ -19,6 +22,7 @@ let standIn: DrachtioStandIn;
 let service: RunningService;
 let db: TestDb;
 let redis: Redis;
+let influx: InfluxDbHandle;
 
 const HEAD = ['[last_Via:]', '[last_From:]', '[last_To:];tag=[pid]SIPpTag01[call_number]', '[last_Call-ID:]', '[last_CSeq:]'];
 
@@ -53,13 +57,15 @@ interface Carrier {
   realm: string;
 }
 
-async function startCarrier(scenario: string, seed: { realm: string; user: string; password: string; trunk?: 'reg' }): Promise<Carrier> {
+async function startCarrier(scenario: string,
+  seed: { realm: string; user: string; password: string; trunk?: 'reg'; account?: { account_sid: string; service_provider_sid: string } }): Promise<Carrier> {
   const port = await findFreePort();
   const sipp = startSippServer({ scenario, localPort: port, timeoutSec: 80 });
   await sipp.ready;
   const carrierSid = await db.seedCarrier({
     requires_register: 1, register_username: seed.user, register_password: seed.password,
     register_sip_realm: seed.realm, trunk_type: seed.trunk,
+    account_sid: seed.account?.account_sid, service_provider_sid: seed.account?.service_provider_sid,
   });
   const gatewaySid = await db.seedGateway({ voip_carrier_sid: carrierSid, ipv4: '127.0.0.1', port, protocol: 'udp' });
   return { sipp, port, carrierSid, gatewaySid, realm: seed.realm };
@@ -106,7 +112,10 @@ function digestOk(msg: string, header: 'Authorization' | 'Proxy-Authorization', 
 
 test('regbot: set up stand-in, database and service', async (t) => {
   ({ standIn, db, redis } = await startRegbotBed(SECRET, { timers: { timerB: 1500 } }));
+  influx = await ensureInfluxDb();
   service = startService({
+    JAMBONES_TIME_SERIES_HOST: influx.host,
+    NODE_ENV: 'test',
     ...baseServiceEnv({ port: standIn.adminPort, secret: SECRET }),
     REGBOT_RELOAD_INTERVAL_MS: '300',
     REGBOT_LEASE_TTL_MS: '3000',
@@ -135,7 +144,7 @@ test('regbot: 401 with qop "auth,auth-int" and opaque, 200, then a refresh with 
   const status = await registerStatus(carrier.carrierSid);
   t.equal(status?.status, 'ok', 'register_status ok');
   t.equal(status?.reason, '200 OK');
-  t.equal(status?.callId, carrier.gatewaySid, 'Call-ID is the gateway sid');
+  t.equal(status?.callId, `${carrier.gatewaySid}@${realm}`, 'Call-ID: gateway sid @ the Contact host (the carrier realm here)');
   t.equal(status?.expires, 2, 'expiry from our Contact');
   t.match(status?.cseq ?? '', /^\d+ REGISTER$/);
   t.equal(status?.sbcAddress, standIn.hostports, "sbcAddress is drachtio's hostport list");
@@ -160,7 +169,7 @@ test('regbot: 401 with qop "auth,auth-int" and opaque, 200, then a refresh with 
   t.match(auth, /qop=auth,/, 'qop auth picked from the list');
   t.match(auth, /opaque="op1"/, 'opaque carried');
   t.match(auth, new RegExp(`uri="sip:${realm}"`), 'digest uri is the Request-URI');
-  t.equal(new Set(regs.map((m) => headerOf(m, 'Call-ID'))).size, 1, 'one Call-ID throughout');
+  t.deepEqual([...new Set(regs.map((m) => headerOf(m, 'Call-ID')))], [`${carrier.gatewaySid}@${realm}`], 'one Call-ID throughout, on the wire');
   t.equal(new Set(regs.map((m) => (headerOf(m, 'From') ?? '').split('tag=')[1])).size, 1, 'one From tag throughout');
   const cseqs = regs.map(cseqOf);
   t.ok(cseqs.every((c, i) => i === 0 || c > cseqs[i - 1]), `CSeq increases: ${cseqs.join(',')}`);
@@ -304,9 +313,20 @@ test('regbot: credentials changed → un-REGISTER, then a new registration with 
   t.ok(regs.indexOf(jill[0]) > regs.indexOf(jack[jack.length - 1]), 'after the un-REGISTER');
 });
 
-test('regbot: REGISTER_RESPONSE_REMOVE codes reaching the threshold disable the carrier', async (t) => {
+/** Polls InfluxDB (the service flushes alerts every 7 s with NODE_ENV=test) for the account's alerts. */
+async function influxAlertsOf(accountSid: string, timeoutMs: number): Promise<AlertRow[]> {
+  const series = createTimeSeries(null, { host: influx.host });
+  for (const deadline = Date.now() + timeoutMs; ;) {
+    const { data } = await series.queryAlerts({ account_sid: accountSid, page: 1, page_size: 20, days: 1 });
+    if (data.length > 0 || Date.now() > deadline) return data;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+test('regbot: REGISTER_RESPONSE_REMOVE codes reaching the threshold disable the carrier, with a SIP_GATEWAY_REGISTRATION_FAILURE alert', async (t) => {
   const realm = 'carrier-k.test';
-  const carrier = await startCarrier(carrierScenario([['SIP/2.0 404 Not Found']]), { realm, user: 'kim', password: 'pw-k' });
+  const account = await db.seedAccount({ sip_realm: 'kim-account.test' });
+  const carrier = await startCarrier(carrierScenario([['SIP/2.0 404 Not Found']]), { realm, user: 'kim', password: 'pw-k', account });
   await service.waitForLog((l) => l.msg === 'regbot: failure threshold reached; disabling the carrier', 25000).catch(() => undefined);
   // The UPDATE and the alert follow the log line; on a loaded machine give them a moment.
   let rows = await db.query('SELECT requires_register, is_active FROM voip_carriers WHERE voip_carrier_sid = ?', [carrier.carrierSid]);
@@ -314,13 +334,18 @@ test('regbot: REGISTER_RESPONSE_REMOVE codes reaching the threshold disable the 
     await new Promise((resolve) => setTimeout(resolve, 100));
     rows = await db.query('SELECT requires_register, is_active FROM voip_carriers WHERE voip_carrier_sid = ?', [carrier.carrierSid]);
   }
-  await service.waitForLog((l) => l.msg === 'alert: carrier-registration-disabled' || JSON.stringify(l).includes('Disabling Outbound Registration'), 3000)
+  await service.waitForLog((l) => l.msg === 'alert: SIP_GATEWAY_REGISTRATION_FAILURE' || JSON.stringify(l).includes('Disabling Outbound Registration'), 3000)
     .catch(() => undefined);
   t.equal(Number(rows[0]?.requires_register), 0, 'requires_register cleared');
   t.equal(Number(rows[0]?.is_active), 1, 'static trunk stays active');
-  t.ok(service.logs.some((l) => l.msg === 'alert: carrier-registration-disabled' || JSON.stringify(l).includes('Disabling Outbound Registration')),
+  t.ok(service.logs.some((l) => l.msg === 'alert: SIP_GATEWAY_REGISTRATION_FAILURE' || JSON.stringify(l).includes('Disabling Outbound Registration')),
     'alert written');
   t.equal((await registerStatus(carrier.carrierSid))?.reason, '404 Not Found');
+  const [alert] = await influxAlertsOf(account.account_sid, 12000);
+  t.equal(alert?.alert_type, 'SIP_GATEWAY_REGISTRATION_FAILURE', 'InfluxDB: the reference 0.9.7 alert type');
+  t.match(alert?.message ?? '', new RegExp(`^Disabling Outbound Registration for carrier carrier-\\S+ \\(sid:${carrier.carrierSid}\\)$`),
+    `InfluxDB: the reference message (${alert?.message})`);
+  t.equal(alert?.service_provider_sid, account.service_provider_sid, 'tagged with the carrier\'s account and service provider');
   await finish(carrier);
 });
 
@@ -328,4 +353,5 @@ test('regbot: tear down', async (t) => {
   const stopped = await service.stop();
   t.equal(stopped.code, 0, 'service exits 0');
   await stopRegbotBed({ standIn, db, redis });
+  await influx.stop();
 });

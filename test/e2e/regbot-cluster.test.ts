@@ -9,7 +9,7 @@ import { DrachtioStandIn } from '../support/drachtio';
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService, ServiceLogLine } from '../support/service';
 import { TestDb } from '../support/test-db';
 import { flushTestRedis } from '../support/test-redis';
-import { startSippServer, findFreePort, SippServer } from '../support/sipp';
+import { startSippServer, findFreePort, SippServer, acceptAllRegistersScenario } from '../support/sipp';
 import { startRegbotBed, stopRegbotBed } from '../support/regbot-bed';
 
 const SECRET = 'cymru';
@@ -19,26 +19,6 @@ let db: TestDb;
 let redis: Redis;
 let sipp: SippServer;
 let sippPort: number;
-
-/** Answers every REGISTER of every Call-ID with 200 (expires 600, so no refresh during the test). */
-const ACCEPT_ALL = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="accept-all">
-  <label id="loop"/>
-  <recv request="REGISTER"/>
-  <send><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Expires: 600
-      Content-Length: 0
-
-  ]]></send>
-  <nop next="loop"/>
-</scenario>
-`;
 
 function sidecar(extra: Record<string, string> = {}): RunningService {
   return startService({
@@ -90,7 +70,8 @@ async function until(check: () => boolean, timeoutMs: number): Promise<boolean> 
 test('regbot cluster: set up', async (t) => {
   ({ standIn, db, redis } = await startRegbotBed(SECRET));
   sippPort = await findFreePort();
-  sipp = startSippServer({ scenario: ACCEPT_ALL, localPort: sippPort, timeoutSec: 85 });
+  // expires 600: no refresh during the test
+  sipp = startSippServer({ scenario: acceptAllRegistersScenario({ expires: 600 }), localPort: sippPort, timeoutSec: 85 });
   await sipp.ready;
   t.pass('stand-in and carrier up');
 });

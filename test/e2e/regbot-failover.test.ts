@@ -128,7 +128,7 @@ test('regbot failover: 503 from the first A record, 200 from the second, refresh
   t.ok(await waitForLogCount(gatewaySid, 'regbot: registered', 3), 'registered, then refreshed twice');
   const status = await waitForStatus(carrierSid, (s) => s.status === 'ok');
   t.equal(status?.reason, '200 OK', 'register_status: 200 OK');
-  t.equal(status?.callId, gatewaySid);
+  t.equal(status?.callId, `${gatewaySid}@${realm}`, 'Call-ID: gateway sid @ the Contact host (the carrier realm here)');
   const moved = logsOf(gatewaySid, 'regbot: gateway address failed; trying the next one');
   t.equal(moved.length, 1, 'one move to the next address');
   t.equal(moved[0]?.address, `127.0.0.2:${port}`);

@@ -225,7 +225,7 @@ test('regbot ops: a reg trunk answering REGISTER_RESPONSE_REMOVE codes is deacti
   }
   t.ok(entry, 'eph-gw-ip entry while registered');
   await service.waitForLog((l) => l.msg === 'regbot: failure threshold reached; disabling the carrier' && l.gatewaySid === carrier.gatewaySid, 15000);
-  const alert = await service.waitForLog((l) => l.msg === 'alert: carrier-registration-disabled'
+  const alert = await service.waitForLog((l) => l.msg === 'alert: SIP_GATEWAY_REGISTRATION_FAILURE'
     && (l.alert as { target_sid?: string } | undefined)?.target_sid === carrier.carrierSid, 3000).catch(() => undefined);
   const message = (alert?.alert as { message?: string } | undefined)?.message ?? '';
   t.match(message, /^Deactivating carrier .* due to registration errors$/, `alert: ${message}`);

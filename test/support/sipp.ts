@@ -583,6 +583,44 @@ export function optionsRun(opts: OptionsRunOptions): SippRunOptions {
   };
 }
 
+export interface AcceptAllOptions {
+  /** The Expires header of every 200. */
+  expires: number;
+  /**
+   * Answer at `<host>:<Via port>` instead of where the call's first REGISTER came from. A binding that moves
+   * between drachtio stand-ins keeps its Call-ID, so one sipp call gets REGISTERs from several sources, and
+   * sipp would answer them all at the first one's address. The stand-ins write the public IP they advertise
+   * (and do not have) into Via, but their real port, so the port is what tells them apart.
+   */
+  answerViaPortOn?: string;
+}
+
+/** A registrar answering every REGISTER of every Call-ID with 200 and a fixed Expires, for as long as it runs. */
+export function acceptAllRegistersScenario(opts: AcceptAllOptions): string {
+  const route = opts.answerViaPortOn === undefined ? [] : [
+    '    <action>',
+    '      <ereg regexp="SIP/2.0/UDP [^:;]+:([0-9]+)" search_in="hdr" header="Via:" check_it="true" assign_to="via,vport"/>',
+    `      <setdest host="${opts.answerViaPortOn}" port="[$vport]" protocol="udp"/>`,
+    '    </action>',
+  ];
+  const response = ['SIP/2.0 200 OK', '[last_Via:]', '[last_From:]', '[last_To:];tag=[pid]SIPpTag01[call_number]', '[last_Call-ID:]',
+    '[last_CSeq:]', `Expires: ${opts.expires}`, 'Content-Length: 0', '', ''];
+  return [
+    '<?xml version="1.0" encoding="ISO-8859-1" ?>',
+    '<scenario name="accept-all">',
+    '  <label id="loop"/>',
+    ...(route.length > 0 ? ['  <recv request="REGISTER">', ...route, '  </recv>'] : ['  <recv request="REGISTER"/>']),
+    '  <send><![CDATA[',
+    ...response.map((line) => `      ${line}`),
+    '  ]]></send>',
+    '  <nop next="loop"/>',
+    // sipp refuses a variable used only once; `via` is the whole match, which nothing needs
+    ...(route.length > 0 ? ['  <Reference variables="via"/>'] : []),
+    '</scenario>',
+    '',
+  ].join('\n');
+}
+
 export interface ResponderOptions {
   /** The request to answer, default REGISTER. */
   method?: string;

@@ -37,7 +37,9 @@ test('config: the minimal jambonz environment gives the reference defaults', (t)
   t.equal(config.options.pingTtlSec, 300);
   t.equal(config.regbot.defaultExpires, 3600);
   t.equal(config.registrar.defaultExpires, 3600, 'REGISTRAR_DEFAULT_EXPIRES (ours)');
-  t.equal(config.regbot.minExpires, 30);
+  t.equal(config.regbot.minExpires, 90, 'JAMBONES_REGBOT_MIN_EXPIRES_INTERVAL: 90 since the reference 0.9.7');
+  t.equal(config.regbot.transactionTimeoutMs, 45000, 'JAMBONES_REGBOT_RESPONSE_TIMEOUT default');
+  t.deepEqual(config.awsLifecycle, { enabled: false, imdsEndpoint: 'http://169.254.169.254', pollMs: 20000 }, 'no scale-in watch unless asked');
   t.equal(config.regbot.failureRetryInterval, 300);
   t.equal(config.regbot.failureThreshold, 3);
   t.equal(config.regbot.batchSize, 10);
@@ -46,6 +48,25 @@ test('config: the minimal jambonz environment gives the reference defaults', (t)
   t.equal(config.sbcPublicAddressKeepAliveMs, 900000);
   t.equal(config.mysql.deadSbcSeconds, 3600);
   t.equal(config.hosting, false);
+  t.end();
+});
+
+test('config: the REGISTER response timeout under its jambonz name, our older name, or neither', (t) => {
+  const timeout = (env: Record<string, string>) => loadConfig({ ...MINIMAL, ...env }).regbot.transactionTimeoutMs;
+  t.equal(timeout({ JAMBONES_REGBOT_RESPONSE_TIMEOUT: '30000' }), 30000, 'the jambonz name');
+  t.equal(timeout({ REGBOT_TRANSACTION_TIMEOUT_MS: '20000' }), 20000, 'our earlier name still works');
+  t.equal(timeout({ JAMBONES_REGBOT_RESPONSE_TIMEOUT: '30000', REGBOT_TRANSACTION_TIMEOUT_MS: '20000' }), 30000, 'the jambonz name wins');
+  t.ok(problemsOf({ ...MINIMAL, JAMBONES_REGBOT_RESPONSE_TIMEOUT: 'soon' }).some((p) => p.startsWith('JAMBONES_REGBOT_RESPONSE_TIMEOUT ')),
+    'garbage is refused under its own name');
+  t.end();
+});
+
+test('config: AWS scale-in drain', (t) => {
+  const aws = loadConfig({ ...MINIMAL, AWS_LIFECYCLE_DRAIN: 'true', AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://[fd00:ec2::254]/', AWS_LIFECYCLE_POLL_MS: '500' }).awsLifecycle;
+  t.deepEqual(aws, { enabled: true, imdsEndpoint: 'http://[fd00:ec2::254]', pollMs: 500 }, 'on, IPv6 IMDS endpoint, trailing slash dropped');
+  t.equal(loadConfig({ ...MINIMAL, AWS_LIFECYCLE_DRAIN: '0' }).awsLifecycle.enabled, false, '0 is off');
+  t.ok(problemsOf({ ...MINIMAL, AWS_EC2_METADATA_SERVICE_ENDPOINT: 'https://imds/latest' }).some((p) => p.startsWith('AWS_EC2_METADATA_SERVICE_ENDPOINT ')),
+    'an endpoint with a path or https is refused');
   t.end();
 });
 

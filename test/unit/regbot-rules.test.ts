@@ -4,7 +4,8 @@
  */
 import test from 'tape';
 import { toTarget, nextHopOf, RegistrationTarget } from '../../lib/regbot/registration-target';
-import { buildRegister, contactAddress } from '../../lib/regbot/register-request-builder';
+import { buildRegister, callIdOf, contactAddress, contactOf } from '../../lib/regbot/register-request-builder';
+import { handOverGraceMs } from '../../lib/regbot/leaving-registrations';
 import {
   grantedExpires, refreshDelayMs, failureDelayMs, forbiddenDelayMs, parseRetryAfter, requestedExpires,
 } from '../../lib/regbot/refresh-schedule';
@@ -60,6 +61,27 @@ test('regbot rules: Contact precedence and REGISTER headers', (t) => {
     'Call-ID': 'g1', CSeq: '7 REGISTER', From: '<sip:user1@carrier.test>;tag=abc', To: '<sip:user1@carrier.test>',
     Contact: '<sip:user1@x.test;transport=udp>;expires=3600', Expires: '3600', 'User-Agent': 'UA',
   });
+  t.end();
+});
+
+test('regbot rules: the Call-ID is the gateway sid @ the host of our Contact', (t) => {
+  const ctx = { publicAddresses: { udp: '203.0.113.5:5060' }, sipDomainName: 'sip.jambonz.test', contactUseIp: false };
+  const own = contactOf(target({ registerPublicIpInContact: true }), ctx);
+  t.deepEqual(own, { address: 'user1@203.0.113.5:5060', ownAddress: true }, 'public IP: this SBC\'s own binding');
+  t.equal(callIdOf('gw-1', own.address), 'gw-1@203.0.113.5', 'the reference form <sip_gateway_sid>@<SBC public IP>, without the port');
+  t.deepEqual(contactOf(target(), ctx), { address: 'user1@sip.jambonz.test', ownAddress: false }, 'a domain: shared by every instance');
+  t.equal(callIdOf('gw-1', 'user1@sip.jambonz.test'), 'gw-1@sip.jambonz.test', 'the same on every instance');
+  t.equal(callIdOf('gw-1', 'user1@carrier.test:5080'), 'gw-1@carrier.test');
+  t.equal(callIdOf('gw-1', 'a@b@[2001:db8::5]:5060'), 'gw-1@[2001:db8::5]', 'IPv6 kept in brackets, last @ splits');
+  t.equal(contactOf(target({ registerPublicIpInContact: true }), { ...ctx, publicAddresses: {} }).ownAddress, false,
+    'no public address known: the domain, not our own');
+  t.end();
+});
+
+test('regbot rules: a public-IP binding handed over is un-REGISTERed after the new owner had time to register', (t) => {
+  t.equal(handOverGraceMs(17500, 0, 40), 27500, 'its next heartbeat + 10 s for the REGISTER exchange');
+  t.equal(handOverGraceMs(17500, 400, 40), 37500, '+ the pacing of what moved (400 at 40/s: 10 s)');
+  t.equal(handOverGraceMs(500, 400, 0), 10500, 'no pacing configured: nothing for it');
   t.end();
 });
 
