@@ -53,6 +53,8 @@ export class GatewayOwnership {
   draining = false;
   /** Draining, and a successor was seen: owns nothing from then on. */
   handedOver = false;
+  /** The heartbeat, drain or leave in progress (see serialized). */
+  private pending: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly redis: Redis, private readonly clusterId: string, readonly ttlMs: number,
     private readonly now: () => number = Date.now) {
@@ -68,7 +70,11 @@ export class GatewayOwnership {
   }
 
   /** Heartbeat and lease check; true when the set of gateways we own may have changed. */
-  async tick(): Promise<boolean> {
+  tick(): Promise<boolean> {
+    return this.serialized(() => this.tickNow());
+  }
+
+  private async tickNow(): Promise<boolean> {
     const before = this.signature();
     if (this.draining) {
       await this.drainingTick();
@@ -86,10 +92,12 @@ export class GatewayOwnership {
   }
 
   /** Scale-in: leave the instance set and the lease, never to claim either again. */
-  async drain(): Promise<void> {
+  drain(): Promise<void> {
     this.draining = true;
-    await this.redis.zrem(keys.regbotInstances(this.clusterId), this.instanceId);
-    await this.lease.release();
+    return this.serialized(async () => {
+      await this.redis.zrem(keys.regbotInstances(this.clusterId), this.instanceId);
+      await this.lease.release();
+    });
   }
 
   otherLiveInstances(): number {
@@ -97,11 +105,24 @@ export class GatewayOwnership {
   }
 
   /** On shutdown: others take over at their next heartbeat instead of after our heartbeat expires. */
-  async leave(): Promise<void> {
-    this.mode = 'unknown';
-    await this.redis.zrem(keys.regbotInstances(this.clusterId), this.instanceId);
-    if (this.draining) await this.redis.zrem(keys.regbotDraining(this.clusterId), this.instanceId);
-    await this.lease.release();
+  leave(): Promise<void> {
+    return this.serialized(async () => {
+      this.mode = 'unknown';
+      await this.redis.zrem(keys.regbotInstances(this.clusterId), this.instanceId);
+      if (this.draining) await this.redis.zrem(keys.regbotDraining(this.clusterId), this.instanceId);
+      await this.lease.release();
+    });
+  }
+
+  /**
+   * Heartbeats, drain and leave run one after the other. A heartbeat takes the lease and joins the set in
+   * several round trips; were a drain or a leave to run in between, the heartbeat would put us back in the
+   * set or take the lease again after they left both (seen: a drained instance holding the lease).
+   */
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.pending.then(task);
+    this.pending = run.catch(() => undefined);
+    return run;
   }
 
   private signature(): string {
