@@ -21,6 +21,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { keys } from '../store/keys';
 import { RedisLease } from '../store/redis-lease';
+import { execOrThrow } from '../store/redis-multi';
 
 /** Our token prefix: a holder with it is one of ours; anything else is a reference sidecar. */
 export const TOKEN_PREFIX = 'sip-sidecar:';
@@ -143,12 +144,11 @@ export class GatewayOwnership {
       .zrange(instances, 0, -1);
     if (this.handedOver) multi.zrem(draining, this.instanceId);
     else multi.zadd(draining, now + Math.floor((this.ttlMs * 2) / 3), this.instanceId);
-    const results = await multi
+    const results = await execOrThrow(multi
       .zremrangebyscore(draining, '-inf', now)
       .zrange(draining, 0, -1)
-      .pexpire(draining, this.ttlMs * 2)
-      .exec() ?? [];
-    const active = listOf(results[2]?.[1]);
+      .pexpire(draining, this.ttlMs * 2));
+    const active = listOf(results[2]);
     let holder = await this.lease.holder();
     if (holder === this.lease.token && await this.lease.release()) holder = undefined;
     this.mode = holder !== undefined && !holder.startsWith(TOKEN_PREFIX) ? 'foreign' : 'ours';
@@ -156,21 +156,19 @@ export class GatewayOwnership {
       this.handedOver = true;
       await this.redis.zrem(draining, this.instanceId);
     }
-    this.liveInstances = this.handedOver ? [] : listOf(results[5]?.[1]);
+    this.liveInstances = this.handedOver ? [] : listOf(results[5]);
   }
 
   private async heartbeat(): Promise<string[]> {
     const key = keys.regbotInstances(this.clusterId);
     const now = this.now();
     const expiry = now + Math.floor((this.ttlMs * 2) / 3);
-    const [, , members] = await this.redis.multi()
+    const [, , members] = await execOrThrow(this.redis.multi()
       .zadd(key, expiry, this.instanceId)
       .zremrangebyscore(key, '-inf', now)
       .zrange(key, 0, -1)
-      .pexpire(key, this.ttlMs * 2)
-      .exec() ?? [];
-    const list = members?.[1];
-    return Array.isArray(list) ? (list as string[]).slice().sort() : [this.instanceId];
+      .pexpire(key, this.ttlMs * 2));
+    return listOf(members);
   }
 
   private async checkLease(): Promise<OwnershipMode> {
