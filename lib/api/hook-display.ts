@@ -18,12 +18,21 @@ export function hookForDisplay(hook: unknown): HookForDisplay | null {
   return shown;
 }
 
-/** Scheme, host and path only; an application-relative path ("/hooks/call") keeps its path. */
+/** Where a relative hook URL is resolved, only to take it apart; never shown. */
+const RELATIVE_BASE = 'http://relative.invalid';
+
+/**
+ * Scheme, host and path only; an application-relative path ("/hooks/call") keeps its path. Everything goes
+ * through the URL parser: a scheme-relative "//user:pass@host/..." (or "/\\user:pass@host", which parsers read
+ * the same way) is a host with user-info, not a path to show as it is.
+ */
 function withoutSecrets(url: string): HookForDisplay | null {
-  if (url.startsWith('/')) return { url: url.split(/[?#]/)[0] };
+  const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:/.test(url);
+  if (!absolute && !url.startsWith('/')) return null;
   try {
-    const parsed = new URL(url);
-    return { url: `${parsed.protocol}//${parsed.host}${parsed.pathname}` };
+    const parsed = new URL(url, RELATIVE_BASE);
+    if (!absolute && parsed.origin === RELATIVE_BASE) return { url: parsed.pathname };
+    return { url: `${absolute ? parsed.protocol : ''}//${parsed.host}${parsed.pathname}` };
   } catch {
     return null;
   }

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { keys } from '../store/keys';
+import { execOrThrow } from '../store/redis-multi';
 import { CHECK_IN_SCRIPT, SWEEP_SCRIPT } from './membership-scripts';
 import type { MemberKind, StatusPing } from './status-ping';
 
@@ -58,16 +59,11 @@ export class MembershipRegistry {
    * by sbc-inbound in `<cluster>:active-sip`) and RTP servers, sorted, read in one transaction.
    */
   async servers(): Promise<ClusterServers> {
-    const replies = await this.redis.multi()
+    const replies = await execOrThrow(this.redis.multi()
       .smembers(keys.activeFeatureServers(this.cluster))
       .smembers(keys.activeSipServers(this.cluster))
-      .smembers(keys.activeRtpServers(this.cluster))
-      .exec();
-    const [fs, sip, rtp] = (replies ?? []).map(([err, members]) => {
-      if (err) throw err;
-      return (members as string[]).sort();
-    });
-    if (!fs || !sip || !rtp) throw new Error('the cluster sets could not be read (transaction aborted)');
+      .smembers(keys.activeRtpServers(this.cluster)));
+    const [fs, sip, rtp] = (replies as string[][]).map((members) => members.sort());
     return { featureServers: fs, sipServers: sip, rtpServers: rtp };
   }
 

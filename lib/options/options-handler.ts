@@ -31,12 +31,12 @@ export function createOptionsHandler(deps: OptionsHandlerDeps): SipHandler {
       safeSend(res, 416, ctx);
       return;
     }
-    const unsupported = unsupportedOptionTags(headerLookup(req)('Require'));
+    const source = pingSource(req);
+    const unsupported = unsupportedOptionTags(source.header('Require'));
     if (unsupported.length > 0) {
       safeSend(res, 420, ctx, { headers: { Unsupported: unsupported.join(', ') } });
       return;
     }
-    const source = pingSource(req);
     if (deps.discovery && await answeredDiscovery(deps.discovery, source, res, ctx.logger)) return;
     const ping = parseStatusPing(source);
     if (!ping) {

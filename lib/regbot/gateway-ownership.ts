@@ -21,6 +21,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { keys } from '../store/keys';
 import { RedisLease } from '../store/redis-lease';
+import { execOrThrow } from '../store/redis-multi';
 
 /** Our token prefix: a holder with it is one of ours; anything else is a reference sidecar. */
 export const TOKEN_PREFIX = 'sip-sidecar:';
@@ -53,6 +54,8 @@ export class GatewayOwnership {
   draining = false;
   /** Draining, and a successor was seen: owns nothing from then on. */
   handedOver = false;
+  /** The heartbeat, drain or leave in progress (see serialized). */
+  private pending: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly redis: Redis, private readonly clusterId: string, readonly ttlMs: number,
     private readonly now: () => number = Date.now) {
@@ -68,7 +71,11 @@ export class GatewayOwnership {
   }
 
   /** Heartbeat and lease check; true when the set of gateways we own may have changed. */
-  async tick(): Promise<boolean> {
+  tick(): Promise<boolean> {
+    return this.serialized(() => this.tickNow());
+  }
+
+  private async tickNow(): Promise<boolean> {
     const before = this.signature();
     if (this.draining) {
       await this.drainingTick();
@@ -86,10 +93,12 @@ export class GatewayOwnership {
   }
 
   /** Scale-in: leave the instance set and the lease, never to claim either again. */
-  async drain(): Promise<void> {
+  drain(): Promise<void> {
     this.draining = true;
-    await this.redis.zrem(keys.regbotInstances(this.clusterId), this.instanceId);
-    await this.lease.release();
+    return this.serialized(async () => {
+      await this.redis.zrem(keys.regbotInstances(this.clusterId), this.instanceId);
+      await this.lease.release();
+    });
   }
 
   otherLiveInstances(): number {
@@ -97,11 +106,24 @@ export class GatewayOwnership {
   }
 
   /** On shutdown: others take over at their next heartbeat instead of after our heartbeat expires. */
-  async leave(): Promise<void> {
-    this.mode = 'unknown';
-    await this.redis.zrem(keys.regbotInstances(this.clusterId), this.instanceId);
-    if (this.draining) await this.redis.zrem(keys.regbotDraining(this.clusterId), this.instanceId);
-    await this.lease.release();
+  leave(): Promise<void> {
+    return this.serialized(async () => {
+      this.mode = 'unknown';
+      await this.redis.zrem(keys.regbotInstances(this.clusterId), this.instanceId);
+      if (this.draining) await this.redis.zrem(keys.regbotDraining(this.clusterId), this.instanceId);
+      await this.lease.release();
+    });
+  }
+
+  /**
+   * Heartbeats, drain and leave run one after the other. A heartbeat takes the lease and joins the set in
+   * several round trips; were a drain or a leave to run in between, the heartbeat would put us back in the
+   * set or take the lease again after they left both (seen: a drained instance holding the lease).
+   */
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.pending.then(task);
+    this.pending = run.catch(() => undefined);
+    return run;
   }
 
   private signature(): string {
@@ -122,12 +144,11 @@ export class GatewayOwnership {
       .zrange(instances, 0, -1);
     if (this.handedOver) multi.zrem(draining, this.instanceId);
     else multi.zadd(draining, now + Math.floor((this.ttlMs * 2) / 3), this.instanceId);
-    const results = await multi
+    const results = await execOrThrow(multi
       .zremrangebyscore(draining, '-inf', now)
       .zrange(draining, 0, -1)
-      .pexpire(draining, this.ttlMs * 2)
-      .exec() ?? [];
-    const active = listOf(results[2]?.[1]);
+      .pexpire(draining, this.ttlMs * 2));
+    const active = listOf(results[2]);
     let holder = await this.lease.holder();
     if (holder === this.lease.token && await this.lease.release()) holder = undefined;
     this.mode = holder !== undefined && !holder.startsWith(TOKEN_PREFIX) ? 'foreign' : 'ours';
@@ -135,21 +156,19 @@ export class GatewayOwnership {
       this.handedOver = true;
       await this.redis.zrem(draining, this.instanceId);
     }
-    this.liveInstances = this.handedOver ? [] : listOf(results[5]?.[1]);
+    this.liveInstances = this.handedOver ? [] : listOf(results[5]);
   }
 
   private async heartbeat(): Promise<string[]> {
     const key = keys.regbotInstances(this.clusterId);
     const now = this.now();
     const expiry = now + Math.floor((this.ttlMs * 2) / 3);
-    const [, , members] = await this.redis.multi()
+    const [, , members] = await execOrThrow(this.redis.multi()
       .zadd(key, expiry, this.instanceId)
       .zremrangebyscore(key, '-inf', now)
       .zrange(key, 0, -1)
-      .pexpire(key, this.ttlMs * 2)
-      .exec() ?? [];
-    const list = members?.[1];
-    return Array.isArray(list) ? (list as string[]).slice().sort() : [this.instanceId];
+      .pexpire(key, this.ttlMs * 2));
+    return listOf(members);
   }
 
   private async checkLease(): Promise<OwnershipMode> {

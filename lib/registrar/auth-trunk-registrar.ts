@@ -32,7 +32,11 @@ export class AuthTrunkRegistrar {
   }
 }
 
-/** The 200 for a trunk's REGISTER, as the reference answers it: its Contact and Expires echoed. */
-export function trunkAcknowledgement(request: RegisterRequest): { status: 200; headers: Record<string, string>; expires: number } {
+/**
+ * The 200 for a trunk's REGISTER, as the reference answers it: its Contact and Expires echoed. A query (no
+ * Contact) has neither to echo and a trunk has no binding to list: a plain 200.
+ */
+export function trunkAcknowledgement(request: RegisterRequest): { status: 200; headers: Record<string, string>; expires?: number } {
+  if (request.type === 'query') return { status: 200, headers: {} };
   return { status: 200, headers: { Contact: request.contactHeader, Expires: String(request.expires) }, expires: request.expires };
 }

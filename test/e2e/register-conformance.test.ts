@@ -53,7 +53,9 @@ async function storedBindings(aor: string): Promise<Record<string, StoredValue>>
 
 test('conformance: set up', async (t) => {
   bed = await createRegistrarBed();
-  await bed.db.seedAccount({ sip_realm: REALM, registration_hook: { url: bed.hook.url('/auth'), method: 'POST' } });
+  const account = await bed.db.seedAccount({ sip_realm: REALM, registration_hook: { url: bed.hook.url('/auth'), method: 'POST' } });
+  await bed.db.seedCarrier({ name: 'pbx', trunk_type: 'auth', inbound_auth_username: 'pbx', inbound_auth_password: 'pw',
+    account_sid: account.account_sid, service_provider_sid: account.service_provider_sid });
   await bed.startService({ REGISTRAR_RATE_LIMIT: '0', REGISTRAR_DEFAULT_EXPIRES: String(DEFAULT_EXPIRES) });
   t.pass('up');
 });
@@ -264,6 +266,17 @@ test('conformance: a query obeys the registration rules: wrong password 403, ban
   t.equal(statusLine(banned), 403, 'a banned source: 403 without a challenge');
   t.equal(sipHeader(banned, 'X-Reason'), 'Too many failed authentications');
   manager.close();
+});
+
+test('conformance: an auth trunk\'s query gets a plain 200, without an empty Contact or an Expires', async (t) => {
+  const pbx = await device('127.0.0.102');
+  const { final, challenged } = await register(pbx, { user: 'pbx', callId: 'pbx-query', cseq: 1, contact: null, expires: null });
+  t.ok(challenged, 'challenged first');
+  t.equal(statusLine(final), 200, '200');
+  t.deepEqual(sipHeaderValues(final, 'Contact'), [], 'no Contact header (a trunk has no binding to list)');
+  t.equal(sipHeader(final, 'Expires'), undefined, 'no Expires header (nothing was registered)');
+  t.deepEqual(await bed.redis.keys(`*pbx@${REALM}*`), [], 'nothing stored');
+  pbx.close();
 });
 
 // Restarts the service: keep it last.

@@ -69,6 +69,10 @@ test('operator api: call hooks are shown without credentials', (t) => {
   t.deepEqual(hookForDisplay({ url: 'https://u:p@hooks.example.com/call?token=s3cret#x', method: 'post', username: 'u', password: 'p' }),
     { url: 'https://hooks.example.com/call', method: 'POST' }, 'no user-info, query, user name or password');
   t.deepEqual(hookForDisplay('/hooks/call?key=1'), { url: '/hooks/call' }, 'an application path');
+  t.deepEqual(hookForDisplay('//u:p@hooks.example.com/call?key=1'), { url: '//hooks.example.com/call' },
+    'a scheme-relative URL loses its user-info too');
+  t.deepEqual(hookForDisplay('/\\u:p@hooks.example.com/call'), { url: '//hooks.example.com/call' },
+    'so does one written with a backslash, which URL parsers read as //');
   t.equal(hookForDisplay(undefined), null, 'none');
   t.equal(hookForDisplay({ method: 'GET' }), null, 'no url');
   t.equal(hookForDisplay('not a url'), null, 'unparseable');
