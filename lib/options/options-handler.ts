@@ -1,5 +1,5 @@
-import { headerLookup, safeSend, SipHandler, SrfRequest } from '../drachtio/sip-router';
-import type { Logger } from '../ops/logger';
+import { headerLookup, RequestContext, SipHandler, SrfRequest, SrfResponse } from '../drachtio/sip-router';
+import type { AnswerLedger } from '../drachtio/answer-ledger';
 import type { OptionsMetrics } from '../ops/metrics';
 import type { MembershipRegistry } from './membership-registry';
 import { parseStatusPing, StatusPing } from './status-ping';
@@ -10,6 +10,8 @@ export interface OptionsHandlerDeps {
   trust: StatusPingTrust;
   /** Set-size gauges, fed from the check-in's own reply (no extra Redis call). */
   metrics?: Pick<OptionsMetrics, 'clusterMembers'>;
+  /** Every final answer goes through it (sent, counted, logged). */
+  answers: AnswerLedger;
 }
 
 /**
@@ -21,20 +23,22 @@ export function createOptionsHandler(deps: OptionsHandlerDeps): SipHandler {
   return async (req, res, ctx) => {
     const ping = parseStatusPing(pingSource(req));
     if (!ping) {
-      safeSend(res, 200, ctx);
+      deps.answers.answer('OPTIONS', res, ctx, { status: 200 });
       return;
     }
     if (!deps.trust.isTrusted(ping.sourceIp)) {
       deps.trust.noteUntrusted(ping.sourceIp, ctx.logger);
-      safeSend(res, 200, ctx);
+      deps.answers.answer('OPTIONS', res, ctx, { status: 200 });
       return;
     }
-    await answerStatusPing(deps, ping, res, ctx.logger);
+    await answerStatusPing(deps, ping, res, ctx);
   };
 }
 
-async function answerStatusPing({ membership, metrics }: OptionsHandlerDeps, ping: StatusPing,
-  res: Parameters<SipHandler>[1], logger: Logger): Promise<void> {
+/** 200 with X-Members once recorded; 503 when Redis fails (with Retry-After and X-Reason when it is away). */
+async function answerStatusPing({ membership, metrics, answers }: OptionsHandlerDeps, ping: StatusPing,
+  res: SrfResponse, ctx: RequestContext): Promise<void> {
+  const logger = ctx.logger;
   try {
     const result = await membership.checkIn(ping);
     metrics?.clusterMembers(ping.kind, result.members);
@@ -43,10 +47,10 @@ async function answerStatusPing({ membership, metrics }: OptionsHandlerDeps, pin
       logger.info({ kind: ping.kind, member: ping.member, status: result.status, members: result.members },
         result.status === 'open' ? 'member joined' : 'member left');
     }
-    safeSend(res, 200, { logger }, { headers: { 'X-Members': String(result.members) } });
+    answers.answer('OPTIONS', res, ctx, { status: 200, headers: { 'X-Members': String(result.members) } });
   } catch (err) {
-    logger.error({ err: (err as Error).message, member: ping.member }, 'could not record a status ping');
-    safeSend(res, 503, { logger });
+    // Whatever failed, the member learns that its status was not recorded: 503, as always.
+    answers.answer('OPTIONS', res, ctx, { ...answers.failure(err, ctx), status: 503 }, { member: ping.member });
   }
 }
 
