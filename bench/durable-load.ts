@@ -133,6 +133,7 @@ Durable acknowledgement: a Redis master and one replica of the bench's own (\`re
 the service connected directly to the master, ${d.seconds} s of authenticated registrations at ${d.rate}/s per run (after ${WARM_UP_SECONDS} s of
 warm-up on a fresh service), runs without and with \`REGISTRAR_WAIT_REPLICAS=1\` alternating (${d.runs.length / 2} of each; medians). With it, binding writes go over a second
 connection and each batch of them waits for Redis's \`WAIT\` (the replica's acknowledgement) before the 200. A difference
-smaller than the spread between runs of the same side is the noise of the machine, not a cost.
+smaller than the spread between runs of the same side is the noise of the machine, not a cost. Compare the two sides with
+each other only: this phase may have run on another day and machine than the rows above it (see the dates at the top).
 `;
 }

@@ -14,6 +14,7 @@ import { startService, baseServiceEnv, connectedToDrachtio, RunningService } fro
 import { DrachtioStandIn } from '../support/drachtio';
 import { buildAuthorization, parseChallenge } from '../../lib/sip/digest';
 import { failovers, FailoverFigures } from '../support/reliability-report';
+import { DOWN_AFTER_MS } from '../support/redis-sentinel-bed';
 
 const REALM = 'faults.example.com';
 const FAULT_MS = 3000;
@@ -204,13 +205,14 @@ function failoverSection(rows: FailoverFigures[]): string {
 ## Redis failover with Sentinel
 
 Measured by \`test/e2e/faults-redis-sentinel.test.ts\` (same command): real \`redis-server\` and \`redis-sentinel\`
-processes, a master, a replica and three Sentinels (\`down-after-milliseconds\` 1000, quorum 2), each data node
-reached through a TCP link of its own as across a network. A sidecar follows them (\`JAMBONES_REDIS_SENTINELS\`)
+processes, a master, a replica and three Sentinels (\`down-after-milliseconds\` ${DOWN_AFTER_MS}, quorum 2), each data
+node reached through a TCP link of its own as across a network. A sidecar follows them (\`JAMBONES_REDIS_SENTINELS\`)
 while sipp registers a new device every 50 ms (REGISTER, 401, authenticated REGISTER, hook, 200) through the
-drachtio stand-in. The master is killed (SIGKILL); once the Sentinels have promoted the replica, the old master is
-started again as a replica of the new one. "Outage" runs from the kill to the first 200 to a REGISTER sent after it;
-"answers" are those to REGISTERs sent in between (every one 503 with \`Retry-After\`). A binding is "lost" when
-the sidecar answered it 200 and the new master does not hold it.
+drachtio stand-in. The master is killed (SIGKILL); once all three Sentinels name the promoted replica, the old master
+is started again as a replica of the new one. "Promotion" runs from the kill until the first Sentinel names the new
+master; "outage" from the kill to the first 200 to a REGISTER sent after it; "answers" are those to the REGISTERs
+sent in between (every one 503 with \`Retry-After\`). A binding is "lost" when the sidecar answered it 200 and the
+new master does not hold it.
 
 | Run | Promotion by the Sentinels | Outage | Answers in between | Bindings acknowledged > 1 s before the kill: lost | Acknowledged in the last second: lost |
 |---|---|---|---|---|---|

@@ -24,6 +24,12 @@ import { findFreePort } from './sipp';
 export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN || 'redis-server';
 export const REDIS_SENTINEL_BIN = process.env.REDIS_SENTINEL_BIN || 'redis-sentinel';
 export const MASTER_NAME = 'sidecar-test';
+/**
+ * `down-after-milliseconds`. Sentinels ping every second, and right after a failover one of them may wait about
+ * that long for its first answer from the new master: 1000 ms made them declare a healthy new master down now
+ * and then (a second, needless failover); 2000 leaves a margin on a loaded machine.
+ */
+export const DOWN_AFTER_MS = 2000;
 
 export interface RedisNode {
   name: string;
@@ -58,7 +64,7 @@ export class RedisSentinelBed {
 
   /** Starts master, replica and three Sentinels, and resolves once the replica is in sync and every Sentinel knows all. */
   static async start(opts: SentinelBedOptions = {}): Promise<RedisSentinelBed> {
-    const bed = new RedisSentinelBed({ downAfterMs: opts.downAfterMs ?? 1000, failoverTimeoutMs: opts.failoverTimeoutMs ?? 4000,
+    const bed = new RedisSentinelBed({ downAfterMs: opts.downAfterMs ?? DOWN_AFTER_MS, failoverTimeoutMs: opts.failoverTimeoutMs ?? 4000,
       sentinels: opts.sentinels ?? true, links: opts.links ?? true });
     try {
       await bed.launch();
@@ -108,13 +114,20 @@ export class RedisSentinelBed {
     await waitFor(async () => (await this.replicaInSync(node)) || undefined, 15000, `${node.name} in sync with ${master.name}`);
   }
 
-  /** Resolves with the new master once the Sentinels name another node than `old` and it answers as master. */
-  async waitForFailover(old: RedisNode, timeoutMs = 15000): Promise<RedisNode> {
+  /**
+   * Resolves with the new master once every Sentinel names another node than `old` and it answers as master.
+   * `onFirst` is called as soon as one Sentinel names it (what a client asking the Sentinels would see).
+   */
+  async waitForFailover(old: RedisNode, onFirst: () => void = () => undefined, timeoutMs = 15000): Promise<RedisNode> {
+    let first = false;
     return waitFor(async () => {
-      const address = await this.masterAddressBySentinels().catch(() => undefined);
-      const node = this.dataNodes.find((n) => n.address === address);
-      if (!node || node === old) return undefined;
-      return (await this.role(node)) === 'master' ? node : undefined;
+      const named = await Promise.all(this.sentinels.map((s) => this.masterAddressOf(s).catch(() => undefined)));
+      const nodes = named.map((address) => this.dataNodes.find((n) => n.address === address));
+      const promoted = nodes.find((n) => n !== undefined && n !== old);
+      if (!promoted || (await this.role(promoted)) !== 'master') return undefined;
+      if (!first) onFirst();
+      first = true;
+      return nodes.every((n) => n === promoted) ? promoted : undefined;
     }, timeoutMs, 'the Sentinels to promote the replica');
   }
 
@@ -154,19 +167,26 @@ export class RedisSentinelBed {
     return this.exitLog;
   }
 
-  /** Kills every process (SIGKILL, by PID), closes the links and removes the temp directories. */
+  /** Kills every process (SIGKILL, by PID), closes the links and removes the temp directories (kept with SENTINEL_BED_KEEP=1). */
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => this.kill(n)));
-    fs.rmSync(this.root, { recursive: true, force: true });
+    if (process.env.SENTINEL_BED_KEEP === '1') process.stderr.write(`sentinel bed kept in ${this.root}\n`);
+    else fs.rmSync(this.root, { recursive: true, force: true });
   }
 
   private async masterAddressBySentinels(): Promise<number> {
     for (const sentinel of this.sentinels) {
-      const reply = await this.ask(sentinel.port, (client) =>
-        client.call('SENTINEL', 'get-master-addr-by-name', MASTER_NAME) as Promise<string[] | null>).catch(() => null);
-      if (reply) return Number(reply[1]);
+      const address = await this.masterAddressOf(sentinel).catch(() => undefined);
+      if (address !== undefined) return address;
     }
     throw new Error('no Sentinel answered');
+  }
+
+  private async masterAddressOf(sentinel: RedisNode): Promise<number> {
+    const reply = await this.ask(sentinel.port, (client) =>
+      client.call('SENTINEL', 'get-master-addr-by-name', MASTER_NAME) as Promise<string[] | null>);
+    if (!reply) throw new Error(`${sentinel.name} knows no master`);
+    return Number(reply[1]);
   }
 
   private async launch(): Promise<void> {
