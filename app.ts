@@ -4,18 +4,20 @@
 import { loadConfig, ConfigError, Config } from './lib/config/config';
 import { createLogger, Logger } from './lib/ops/logger';
 import { Database } from './lib/db/database';
-import { createRedisClient } from './lib/store/redis-client';
+import { createRedisClient, isRedisUnavailable, whenReady } from './lib/store/redis-client';
 import { DrachtioConnection } from './lib/drachtio/connection';
 import { SipRouter } from './lib/drachtio/sip-router';
+import { AnswerLedger } from './lib/drachtio/answer-ledger';
 import { createOptionsHandler } from './lib/options/options-handler';
 import { installShutdown, within } from './lib/ops/shutdown';
 import { createAlerter } from './lib/ops/influx-alerter';
-import { createMetrics, countingOptions, startUserCountJob, Metrics } from './lib/ops/metrics';
+import { createMetrics, startUserCountJob, Metrics } from './lib/ops/metrics';
 import { startOpsServer, readinessChecks, OpsServer, ReadinessDeps } from './lib/ops/http-server';
 import { CidrSet } from './lib/net/cidr';
 import { privateSipAddress } from './lib/sip/hostports';
 import { RegistrationStore } from './lib/store/registration-store';
 import { BindingStore } from './lib/store/binding-store';
+import { createDurableWrites } from './lib/store/durable-writes';
 import { createRegistrar } from './lib/registrar/create-registrar';
 import type { SbcIdentity } from './lib/registrar/register-handler';
 import { startExpiredBindingPruner } from './lib/registrar/expired-binding-pruner';
@@ -67,13 +69,18 @@ function main(): void {
   const db = new Database(config.mysql);
   const redis = createRedisClient(config.redis, logger);
   const drachtio = new DrachtioConnection(config.drachtio, logger);
-  const router = new SipRouter(drachtio.srf, logger);
 
   const alerter = createAlerter(config, logger);
   const metrics = createMetrics(config.stats, logger);
+  // Every final answer to a REGISTER or OPTIONS is sent, counted and logged by this one object.
+  const answers = new AnswerLedger(metrics, logger, (err) => (isRedisUnavailable(err) ? 'redis' : undefined));
+  const router = new SipRouter(drachtio.srf, logger, answers);
+  // Jobs that need Redis start once it is ready: before, each of their first runs would only fail.
+  const redisReady = whenReady(redis);
   metrics.watchDrachtio(() => drachtio.connected);
   const store = new RegistrationStore(redis);
-  const bindings = new BindingStore(redis, { maxBindings: config.registrar.maxBindings, overflow: config.registrar.bindingsOverflow });
+  const durable = createDurableWrites(redis, { replicas: config.registrar.waitReplicas, timeoutMs: config.registrar.waitTimeoutMs });
+  const bindings = new BindingStore(redis, { maxBindings: config.registrar.maxBindings, overflow: config.registrar.bindingsOverflow, durable });
   const network = new CidrSet(config.networkCidrs);
   let sbcIdentity: SbcIdentity = {};
   const sbcAddresses = new SbcAddressKeeper(new SbcAddresses(db), {
@@ -89,12 +96,16 @@ function main(): void {
   const membership = new MembershipRegistry(redis, config.clusterId);
   const trust = new SourceTrust([network, new CidrSet(config.options.trustedCidrs)], STATUS_PING_IGNORED);
   const discovery = createTopologyDiscovery(config, { db, membership, network, drachtioVersion: () => drachtio.serverInfo?.version });
-  router.on('options', countingOptions(createOptionsHandler({ membership, trust, metrics, discovery }), metrics));
-  const sweeper = startExpirySweeper(membership, {
-    expiresMs: config.options.expiresIntervalMs, periodMs: config.options.checkExpiresIntervalMs,
-  }, logger, metrics);
-  router.on('register', createRegistrar(config, { db, redis, store, bindings, alerter, logger, sbcIdentity: () => sbcIdentity, metrics }));
-  const pruner = startExpiredBindingPruner(store, logger, () => bindings.remirrorLapsed());
+  router.on('options', createOptionsHandler({ membership, trust, metrics, discovery, answers }));
+  let sweeper: { stop(): void } | undefined;
+  let pruner: { stop(): void } | undefined;
+  void redisReady.then(() => {
+    sweeper = startExpirySweeper(membership, {
+      expiresMs: config.options.expiresIntervalMs, periodMs: config.options.checkExpiresIntervalMs,
+    }, logger, metrics);
+    pruner = startExpiredBindingPruner(store, logger, () => bindings.remirrorLapsed());
+  });
+  router.on('register', createRegistrar(config, { db, redis, store, bindings, alerter, logger, sbcIdentity: () => sbcIdentity, metrics, answers }));
   sbcAddresses.start();
   const regbot = new Regbot({ config, db, redis, srf: drachtio.srf, alerter, logger, serverInfo: () => drachtio.serverInfo, metrics });
   metrics.watchRegbot(() => regbot.stateCounts());
@@ -102,7 +113,7 @@ function main(): void {
   const registerStats = new RegisterStatsStore(redis, config.clusterId);
   const minuteRecorder = new RegisterMinuteRecorder(registerStats,
     { instanceId: regbot.snapshot().instanceId, countLive: () => store.countAll() }, logger);
-  metrics.onRegisterAnswered((status) => minuteRecorder.registerAnswered(status));
+  answers.onAnswer((answer) => { if (answer.method === 'REGISTER') minuteRecorder.registerAnswered(answer.status); });
   const cli = new CliServer(config.socketPath, {
     fs: fsCommands,
     config: new ConfigCommands(logger),
@@ -112,7 +123,7 @@ function main(): void {
   cli.start().catch((err: Error) => logger.error({ err: err.message, socketPath: config.socketPath },
     'could not open the CLI socket; CLI disabled'));
   // regbot sends through drachtio, so it starts on the first connect (start() ignores later reconnects)
-  drachtio.on('connect', () => regbot.start());
+  drachtio.on('connect', () => void redisReady.then(() => regbot.start()));
   const { awsLifecycle } = config;
   const scaleIn = awsLifecycle.enabled
     ? watchScaleIn(new ImdsClient(awsLifecycle.imdsEndpoint), awsLifecycle.pollMs, logger, () => void regbot.drain())
@@ -120,16 +131,13 @@ function main(): void {
   const carrierPinger = createCarrierPinger(config, {
     db, redis, alerter, logger, srf: drachtio.srf as unknown as SipRequester, connected: () => drachtio.connected,
   });
-  carrierPinger.start();
+  void redisReady.then(() => carrierPinger.start());
   drachtio.start();
-  // Commands fail at once while Redis is not connected (no offline queue), so counting starts once it is.
   let userCount: { stop(): void } | undefined;
-  const startCounting = () => {
-    userCount ??= startUserCountJob(() => store.countAll(), metrics, logger);
+  void redisReady.then(() => {
+    userCount = startUserCountJob(() => store.countAll(), metrics, logger);
     minuteRecorder.start();
-  };
-  if (redis.status === 'ready') startCounting();
-  else redis.once('ready', startCounting);
+  });
   const operator = operatorApiFor({ token: config.httpApiToken, clusterId: config.clusterId, redis, db, registrations: store, bindings,
     fs: fsCommands, membership, regbot, stats: registerStats, logger });
   const ops = startOps(config, logger, metrics, { drachtio, db, redis }, () => regbot.snapshot(), operator);
@@ -139,7 +147,7 @@ function main(): void {
   installShutdown(logger, [
     { name: 'drain SIP requests', run: () => router.drain(2000) },
     { name: 'close ops HTTP server', run: () => within(ops.then((server) => server?.close()), 500) },
-    { name: 'stop background jobs', run: () => { pruner.stop(); sweeper.stop(); sbcAddresses.stop(); scaleIn?.stop(); } },
+    { name: 'stop background jobs', run: () => { pruner?.stop(); sweeper?.stop(); sbcAddresses.stop(); scaleIn?.stop(); } },
     { name: 'stop regbot', run: () => regbot.stop(1500) },
     { name: 'stop carrier pinger', run: () => within(carrierPinger.stop(), 500) },
     { name: 'close CLI socket', run: () => within(cli.close(), 500) },
@@ -147,7 +155,7 @@ function main(): void {
     { name: 'close MySQL', run: () => within(db.close(), 1000) },
     { name: 'flush alerts', run: () => within(alerter.flush(), 1500) },
     { name: 'stop metrics', run: () => { userCount?.stop(); return within(Promise.all([metrics.close(), minuteRecorder.stop()]), 500); } },
-    { name: 'close Redis', run: () => within(redis.quit(), 1000) },
+    { name: 'close Redis', run: () => within(Promise.all([redis.quit(), durable?.close()]), 1000) },
   ], flushLogs);
 }
 

@@ -22,6 +22,7 @@ import { cpuTimes, memoryMb } from './process-stats';
 import { authScenario, refreshScenario, optionsScenario, REFRESHES_PER_CALL } from './scenarios';
 import { runRegbotBench, RegbotResult } from './regbot-load';
 import { runBindingsBench, BindingsResult } from './bindings-load';
+import { runDurableBench, DurableResult, durableRow, durableNotes } from './durable-load';
 
 const REALM = 'bench.example.com';
 const USERS = Array.from({ length: 2000 }, (_, i) => [`user${i}`, REALM]);
@@ -31,7 +32,7 @@ const RUNS = Number(argValue('runs') ?? 3);
 /** `systemShare`: the part of the service's CPU spent in the kernel (socket reads and writes, mostly). */
 interface Measured { rate: number; cpuMsPerOp: number; failures: number; ops: number; seconds: number; systemShare?: number }
 
-const PHASES = ['registrar', 'regbot', 'bindings'] as const;
+const PHASES = ['registrar', 'regbot', 'bindings', 'durable'] as const;
 type Phase = typeof PHASES[number];
 
 /** `--name value` or `--name=value`. */
@@ -90,6 +91,11 @@ async function main(): Promise<void> {
       report.bindings = { date: new Date().toISOString(), ...await runBindingsBench({
         drachtio, redis, liveBindings: 100_000, lapsingBindings: 2000, runs: RUNS, prunerWaitSec: 45, log,
       }) };
+    }
+    if (phases.has('durable')) {
+      log('durable acknowledgement: registrations with REGISTRAR_WAIT_REPLICAS=1 against the same without it');
+      report.durable = { date: new Date().toISOString(), ...await runDurableBench({
+        drachtio, startHook: startFastHook, rate: 300, seconds: 10, runs: RUNS, log }) };
     }
   } finally {
     await standIn?.stop();
@@ -320,6 +326,7 @@ type Report = {
   registrarDate?: string;
   regbot?: RegbotResult & { date: string };
   bindings?: BindingsResult & { date: string };
+  durable?: DurableResult & { date: string };
 };
 
 const f = (n: number | undefined, digits = 3): string => (n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
@@ -364,7 +371,8 @@ function markdown(r: Partial<Report>): string {
   }
   const registrarDate = r.registrarDate ?? r.date ?? '';
   // phases run separately (--only) keep the figures of the others, measured by an earlier run
-  const phaseDates: Array<[string, string | undefined]> = [['registrar rows', registrarDate], ['regbot rows', r.regbot?.date], ['bindings row', r.bindings?.date]];
+  const phaseDates: Array<[string, string | undefined]> = [['registrar rows', registrarDate], ['regbot rows', r.regbot?.date], ['bindings row', r.bindings?.date],
+    ['durable row', r.durable?.date]];
   const separate = phaseDates.some(([, d]) => d !== undefined && Math.abs(Date.parse(d) - Date.parse(registrarDate)) > 15 * 60_000);
   const when = separate
     ? `(the last run; phases measured by separate runs: ${phaseDates.filter(([, d]) => d).map(([rows, d]) => `${rows} on ${d}`).join(', ')})`
@@ -388,13 +396,13 @@ Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGb} GB, $
 | OPTIONS: highest rate with < 0.1 % failures (5 s steps: 3,000, 6,000, 10,000/s) | ${f(r.options.medianRate, 0)}/s | |
 | CPU per OPTIONS | ${f(r.options.medianCpuMsPerOp)} ms | ≤ 0.04 ms |
 | Peak RSS during registrations / whole run | ${f(r.memory.peakRssMbDuringAuth, 1)} / ${f(r.memory.peakRssMb, 1)} MB (${r.memory.liveBindingsAtEnd} live bindings at the end) | < 200 MB |
-${regbotRows(r.regbot)}${bindingsRow(r.bindings)}
+${regbotRows(r.regbot)}${bindingsRow(r.bindings)}${durableRow(r.durable)}
 Latency is sipp's time from the first REGISTER to the 200 (two round trips, including the hook call); the service's own
 time is from its log lines (received → answered, each REGISTER of the two), so the rest is sipp, the stand-in and the
 scheduler of a machine whose two cores run all of them. CPU per operation falls as the rate rises (more messages per socket
 read and per event-loop turn), so every CPU figure is taken at the highest clean rate; a fast-path refresh's CPU is a
 refresh call's (1 registration + 10 refreshes) minus a registration-only run's at the same call rate, over 10.
-${regbotNotes(r.regbot)}${bindingsNotes(r.bindings)}
+${regbotNotes(r.regbot)}${bindingsNotes(r.bindings)}${durableNotes(r.durable)}
 The raw numbers of every run are in \`bench-results.json\`.
 `;
 }

@@ -129,6 +129,10 @@ export interface RegistrarConfig {
   expiresJitterPercent: number;
   maxBindings: number;
   bindingsOverflow: 'evict-oldest' | 'reject';
+  /** Ours: replicas that must hold a binding change before it is answered 200 (0: off; see lib/store/durable-writes). */
+  waitReplicas: number;
+  /** Ours: the longest the answer waits for them (ms); then 503. */
+  waitTimeoutMs: number;
 }
 
 export interface Config {
@@ -363,6 +367,8 @@ function readRegistrar(reader: EnvReader): RegistrarConfig {
     expiresJitterPercent: reader.number('REGISTRAR_EXPIRES_JITTER_PERCENT', 10, 0, 50),
     maxBindings: reader.int('REGISTRAR_MAX_BINDINGS', 10, 1, 1000),
     bindingsOverflow: reader.oneOf('REGISTRAR_BINDINGS_OVERFLOW', 'evict-oldest', ['evict-oldest', 'reject'] as const),
+    waitReplicas: reader.int('REGISTRAR_WAIT_REPLICAS', 0, 0, 100),
+    waitTimeoutMs: reader.int('REGISTRAR_WAIT_TIMEOUT_MS', 200, 1, 60000),
   };
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import mysql, { Pool, PoolOptions, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
 import type { MysqlConfig, MysqlPoolConfig } from '../config/config';
+import { DependencyUnavailable } from '../ops/outage';
 
 /**
  * The MySQL pools. Reads go to the read pool; every INSERT/UPDATE/DELETE goes to the writer pool when
@@ -15,14 +16,23 @@ export class Database {
     this.writePool = config.write ? mysql.createPool(poolOptions(config.write, config)) : this.readPool;
   }
 
+  /** Fails with DependencyUnavailable('mysql') when MySQL cannot be reached; with the driver's error otherwise. */
   async select<T extends RowDataPacket>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const [rows] = await this.readPool.query<T[]>(sql, params);
-    return rows;
+    try {
+      const [rows] = await this.readPool.query<T[]>(sql, params);
+      return rows;
+    } catch (err) {
+      throw asOutage(err);
+    }
   }
 
   async write(sql: string, params: unknown[] = []): Promise<ResultSetHeader> {
-    const [result] = await this.writePool.query<ResultSetHeader>(sql, params);
-    return result;
+    try {
+      const [result] = await this.writePool.query<ResultSetHeader>(sql, params);
+      return result;
+    } catch (err) {
+      throw asOutage(err);
+    }
   }
 
   /** Used by readiness checks: one round trip on each pool. */
@@ -35,6 +45,16 @@ export class Database {
     await this.readPool.end();
     if (this.writePool !== this.readPool) await this.writePool.end();
   }
+}
+
+/** Connection-level failures: MySQL is away, not the statement wrong. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND',
+  'EAI_AGAIN', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN']);
+
+function asOutage(err: unknown): unknown {
+  const { code, fatal, message } = err as { code?: unknown; fatal?: unknown; message?: unknown };
+  const unreachable = fatal === true || (typeof code === 'string' && UNREACHABLE_CODES.has(code));
+  return unreachable ? new DependencyUnavailable('mysql', String(message ?? code)) : err;
 }
 
 function poolOptions(pool: MysqlPoolConfig, config: MysqlConfig): PoolOptions {

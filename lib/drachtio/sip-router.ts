@@ -2,6 +2,7 @@ import type Srf from 'drachtio-srf';
 import type { Logger } from '../ops/logger';
 import { unfold } from '../sip/header-tokens';
 import { unfoldCopiedHeaders } from './folded-headers';
+import type { AnswerLedger, AnsweredMethod } from './answer-ledger';
 
 export type SrfRequest = Srf.SrfRequest;
 export type SrfResponse = Srf.SrfResponse;
@@ -16,15 +17,16 @@ export type SipHandler = (req: SrfRequest, res: SrfResponse, ctx: RequestContext
 
 /**
  * Puts our handlers on drachtio-srf with what every request needs: a child logger, a final answer even
- * when a handler throws (500, never a hanging transaction), and a count of requests in progress so that
- * shutdown can wait for them after it stops taking new ones.
+ * when a handler throws (through the answer ledger like every other answer: 503 when a dependency is
+ * away, else 500; never a hanging transaction), and a count of requests in progress so that shutdown can
+ * wait for them after it stops taking new ones.
  */
 export class SipRouter {
   private inFlight = 0;
   private draining = false;
   private drained: (() => void) | undefined;
 
-  constructor(private readonly srf: Srf, private readonly logger: Logger) {}
+  constructor(private readonly srf: Srf, private readonly logger: Logger, private readonly answers: AnswerLedger) {}
 
   get requestsInFlight(): number {
     return this.inFlight;
@@ -32,25 +34,26 @@ export class SipRouter {
 
   /** Registers `handler` for an out-of-dialog method; drachtio-server routes it to us from then on. */
   on(method: 'register' | 'options', handler: SipHandler): void {
+    const answered: AnsweredMethod = method === 'register' ? 'REGISTER' : 'OPTIONS';
     this.srf.use(method, (req: SrfRequest, res: SrfResponse) => {
-      void this.dispatch(req, res, handler);
+      void this.dispatch(answered, req, res, handler);
     });
   }
 
-  private async dispatch(req: SrfRequest, res: SrfResponse, handler: SipHandler): Promise<void> {
+  private async dispatch(method: AnsweredMethod, req: SrfRequest, res: SrfResponse, handler: SipHandler): Promise<void> {
     const ctx = new LazyRequestContext(this.logger, req);
     unfoldCopiedHeaders(res);
     if (this.draining) {
       // Another sidecar connected to the same drachtio-server can take the retry.
-      res.send(503, { headers: { 'Retry-After': '5' } });
+      this.answers.shuttingDown(method, res, ctx);
       return;
     }
     this.inFlight++;
     try {
       await handler(req, res, ctx);
     } catch (err) {
-      ctx.logger.error({ err }, `unexpected error handling ${req.method}`);
-      if (!res.finalResponseSent) safeSend(res, 500, ctx);
+      const answer = this.answers.failure(err, ctx);
+      if (!res.finalResponseSent) this.answers.answer(method, res, ctx, answer);
     } finally {
       this.inFlight--;
       if (this.draining && this.inFlight === 0) this.drained?.();

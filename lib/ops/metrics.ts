@@ -9,7 +9,6 @@ import StatsDClient, { StatsD } from 'hot-shots';
 import type { StatsConfig } from '../config/config';
 import type { HookOutcome } from '../hook/registration-hook-client';
 import type { Logger } from './logger';
-import type { SipHandler } from '../drachtio/sip-router';
 
 /** What the registrar reports; every method is cheap and never throws. */
 export interface RegistrarMetrics {
@@ -23,7 +22,8 @@ export interface RegistrarMetrics {
 }
 
 export interface OptionsMetrics {
-  optionsAnswered(): void;
+  /** One final answer to an OPTIONS. */
+  optionsAnswered(status: number): void;
   /** Size of the cluster's active feature-server or RTP-server set, as last read from Redis. */
   clusterMembers(kind: 'fs' | 'rtp', count: number): void;
 }
@@ -50,14 +50,13 @@ export class Metrics implements RegistrarMetrics, OptionsMetrics, RegbotMetrics 
   private readonly authFailures: Counter;
   private readonly bans: Counter;
   private readonly activeRegistrations: Gauge;
-  private readonly options: Counter;
+  private readonly options: Counter<'status'>;
   private readonly regbotStates: Gauge<'state'>;
   private readonly regbotOutcomes: Counter<'status'>;
   private regbotCounts: (() => Record<string, number>) | undefined;
   private readonly featureServers: Gauge;
   private readonly rtpServers: Gauge;
   private drachtioConnected: () => boolean = () => false;
-  private readonly registerListeners: Array<(status: number) => void> = [];
 
   constructor(private readonly statsd?: StatsD) {
     const registers = [this.registry];
@@ -77,7 +76,8 @@ export class Metrics implements RegistrarMetrics, OptionsMetrics, RegbotMetrics 
     this.bans = new Counter({ name: 'sip_bans_total', help: 'Source addresses banned after failed authentications', registers });
     this.activeRegistrations = new Gauge({ name: 'registrations_active',
       help: 'Live registrations in the cluster (Redis active-user), refreshed every 30 s', registers });
-    this.options = new Counter({ name: 'sip_options_total', help: 'OPTIONS requests answered', registers });
+    this.options = new Counter({ name: 'sip_options_total', help: 'OPTIONS requests answered, by SIP status',
+      labelNames: ['status'], registers });
     this.regbotStates = new Gauge({ name: 'regbot_gateways',
       help: 'Carrier registrations (regbot) of this instance by state, read at each scrape',
       labelNames: ['state'], registers, collect: () => { if (this.regbotCounts) this.regbotGateways(this.regbotCounts()); } });
@@ -97,13 +97,7 @@ export class Metrics implements RegistrarMetrics, OptionsMetrics, RegbotMetrics 
     this.drachtioConnected = isConnected;
   }
 
-  /** Also tells `listener` of each final REGISTER answer (the operator page's minute counts); it must be cheap. */
-  onRegisterAnswered(listener: (status: number) => void): void {
-    this.registerListeners.push(listener);
-  }
-
   registerAnswered(status: number, latencyMs: number, fastPath: boolean): void {
-    for (const listener of this.registerListeners) listener(status);
     this.registerResponses.inc({ status: String(status) });
     this.registerDuration.observe({ path: fastPath ? 'fast' : 'full' }, latencyMs / 1000);
     const name = fastPath ? 'sbc.registration.cached.response_time' : 'sbc.registration.total.response_time';
@@ -131,8 +125,8 @@ export class Metrics implements RegistrarMetrics, OptionsMetrics, RegbotMetrics 
     this.bans.inc();
   }
 
-  optionsAnswered(): void {
-    this.options.inc();
+  optionsAnswered(status: number): void {
+    this.options.inc({ status: String(status) });
   }
 
   /** Also jambonz's StatsD gauges `featureservers` / `rtpservers`. */
@@ -247,12 +241,4 @@ export function startUserCountJob(count: () => Promise<number>, metrics: Metrics
   const timer = setInterval(run, intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
-}
-
-/** Counts OPTIONS requests in front of whatever handler answers them, which stays metric-free. */
-export function countingOptions(handler: SipHandler, metrics: OptionsMetrics): SipHandler {
-  return (req, res, ctx) => {
-    metrics.optionsAnswered();
-    return handler(req, res, ctx);
-  };
 }

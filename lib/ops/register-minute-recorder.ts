@@ -1,5 +1,5 @@
 /**
- * Feeds the operator page's charts: counts each final REGISTER answer (from RegistrarMetrics, the one
+ * Feeds the operator page's charts: counts each final REGISTER answer (from the AnswerLedger, the one
  * accounting point) in memory by minute and outcome class, and writes what it has to Redis every few
  * seconds in one transaction, never a Redis call per REGISTER. With each write it also records the
  * cluster's live registration count (one ZCOUNT), the minute keeping the last one.

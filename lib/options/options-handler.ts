@@ -1,5 +1,5 @@
-import { headerLookup, safeSend, SipHandler, SrfRequest } from '../drachtio/sip-router';
-import type { Logger } from '../ops/logger';
+import { headerLookup, RequestContext, SipHandler, SrfRequest, SrfResponse } from '../drachtio/sip-router';
+import type { AnswerLedger } from '../drachtio/answer-ledger';
 import type { OptionsMetrics } from '../ops/metrics';
 import type { MembershipRegistry } from './membership-registry';
 import { parseStatusPing, StatusPing } from './status-ping';
@@ -14,6 +14,8 @@ export interface OptionsHandlerDeps {
   discovery?: TopologyDiscovery;
   /** Set-size gauges, fed from the check-in's own reply (no extra Redis call). */
   metrics?: Pick<OptionsMetrics, 'clusterMembers'>;
+  /** Every final answer goes through it (sent, counted, logged). */
+  answers: AnswerLedger;
 }
 
 /**
@@ -28,32 +30,34 @@ export function createOptionsHandler(deps: OptionsHandlerDeps): SipHandler {
     // RFC 3261 §8.2.2: a Request-URI scheme we never serve, or an extension we do not support, is refused
     // before anything else (RFC 4475 §3.3.2, §3.3.3, §3.3.5).
     if (!isSupportedRequestUriScheme(req.uri)) {
-      safeSend(res, 416, ctx);
+      deps.answers.answer('OPTIONS', res, ctx, { status: 416 });
       return;
     }
     const source = pingSource(req);
     const unsupported = unsupportedOptionTags(source.header('Require'));
     if (unsupported.length > 0) {
-      safeSend(res, 420, ctx, { headers: { Unsupported: unsupported.join(', ') } });
+      deps.answers.answer('OPTIONS', res, ctx, { status: 420, headers: { Unsupported: unsupported.join(', ') } });
       return;
     }
-    if (deps.discovery && await answeredDiscovery(deps.discovery, source, res, ctx.logger)) return;
+    if (deps.discovery && await answeredDiscovery(deps.discovery, deps.answers, source, res, ctx)) return;
     const ping = parseStatusPing(source);
     if (!ping) {
-      safeSend(res, 200, ctx);
+      deps.answers.answer('OPTIONS', res, ctx, { status: 200 });
       return;
     }
     if (!deps.trust.isTrusted(ping.sourceIp)) {
       deps.trust.noteUntrusted(ping.sourceIp, ctx.logger);
-      safeSend(res, 200, ctx);
+      deps.answers.answer('OPTIONS', res, ctx, { status: 200 });
       return;
     }
-    await answerStatusPing(deps, ping, res, ctx.logger);
+    await answerStatusPing(deps, ping, res, ctx);
   };
 }
 
-async function answerStatusPing({ membership, metrics }: OptionsHandlerDeps, ping: StatusPing,
-  res: Parameters<SipHandler>[1], logger: Logger): Promise<void> {
+/** 200 with X-Members once recorded; 503 when Redis fails (with Retry-After and X-Reason when it is away). */
+async function answerStatusPing({ membership, metrics, answers }: OptionsHandlerDeps, ping: StatusPing,
+  res: SrfResponse, ctx: RequestContext): Promise<void> {
+  const logger = ctx.logger;
   try {
     const result = await membership.checkIn(ping);
     metrics?.clusterMembers(ping.kind, result.members);
@@ -62,17 +66,18 @@ async function answerStatusPing({ membership, metrics }: OptionsHandlerDeps, pin
       logger.info({ kind: ping.kind, member: ping.member, status: result.status, members: result.members },
         result.status === 'open' ? 'member joined' : 'member left');
     }
-    safeSend(res, 200, { logger }, { headers: { 'X-Members': String(result.members) } });
+    answers.answer('OPTIONS', res, ctx, { status: 200, headers: { 'X-Members': String(result.members) } });
   } catch (err) {
-    logger.error({ err: (err as Error).message, member: ping.member }, 'could not record a status ping');
-    safeSend(res, 503, { logger });
+    // Whatever failed, the member learns that its status was not recorded: 503, as always.
+    answers.answer('OPTIONS', res, ctx, { ...answers.failure(err, ctx), status: 503 }, { member: ping.member });
   }
 }
 
 /** Answers a discovery request (200 with the topology as JSON, 503 when Redis fails); false when it is none. */
-async function answeredDiscovery(discovery: TopologyDiscovery, source: ReturnType<typeof pingSource>,
-  res: Parameters<SipHandler>[1], logger: Logger): Promise<boolean> {
+async function answeredDiscovery(discovery: TopologyDiscovery, answers: AnswerLedger, source: ReturnType<typeof pingSource>,
+  res: SrfResponse, ctx: RequestContext): Promise<boolean> {
   if (!TopologyDiscovery.isRequest(source.header)) return false;
+  const logger = ctx.logger;
   if (!discovery.trust.isTrusted(source.address)) {
     discovery.trust.noteUntrusted(source.address, logger);
     return false;
@@ -80,10 +85,10 @@ async function answeredDiscovery(discovery: TopologyDiscovery, source: ReturnTyp
   try {
     const topology = await discovery.discover(logger);
     logger.info({ source: source.address, topology }, 'answered a topology discovery request');
-    safeSend(res, 200, { logger }, { body: JSON.stringify(topology), headers: { 'Content-Type': 'application/json' } });
+    answers.answer('OPTIONS', res, ctx, { status: 200, body: JSON.stringify(topology), headers: { 'Content-Type': 'application/json' } });
   } catch (err) {
     logger.error({ err: (err as Error).message, source: source.address }, 'could not read the cluster topology');
-    safeSend(res, 503, { logger });
+    answers.answer('OPTIONS', res, ctx, { ...answers.failure(err, ctx), status: 503 });
   }
   return true;
 }

@@ -11,6 +11,7 @@ import type { RegisterRequest } from './register-request.types';
 import { AuthDecision, grantFromHookReply } from './grant';
 import { isValidSipStatus } from './sip-status';
 import type { HookGuard } from '../hook/hook-guard';
+import { outageAnswer } from '../ops/outage';
 
 const INVALID_CREDENTIALS = 'Invalid credentials';
 
@@ -85,8 +86,10 @@ export class Authenticator {
     });
   }
 
+  /** 503 with Retry-After and an X-Reason, as for every dependency outage. */
   private unavailable(): AuthDecision {
-    return { kind: 'failed', status: 503, retryAfter: this.options.hookRetryAfter };
+    const answer = outageAnswer('hook', this.options.hookRetryAfter);
+    return { kind: 'failed', status: 503, retryAfter: this.options.hookRetryAfter, reason: answer.headers['X-Reason'], cause: answer.cause };
   }
 
   /** Hook alerts go out once per period per hook and type, not once per REGISTER. */
@@ -104,12 +107,12 @@ export class Authenticator {
         this.alertOnce(AlertType.WEBHOOK_STATUS_FAILURE, url, { ...alertTags, status: outcome.status,
           message: `${url} returned ${outcome.status}` });
         // jambonz passes the hook's HTTP status on as the SIP status when it is one.
-        return { kind: 'failed', status: isValidSipStatus(outcome.status) ? outcome.status : 500 };
+        return { kind: 'failed', status: isValidSipStatus(outcome.status) ? outcome.status : 500, cause: 'hook-status' };
       case 'invalid-body':
         logger.error({ url, reason: outcome.reason }, 'registration hook reply unusable');
         this.alertOnce(AlertType.WEBHOOK_STATUS_FAILURE, url, { ...alertTags,
           message: `${url} returned an invalid response: ${outcome.reason}` });
-        return { kind: 'failed', status: 500, reason: 'Invalid registration hook response' };
+        return { kind: 'failed', status: 500, reason: 'Invalid registration hook response', cause: 'hook-invalid-response' };
       case 'unreachable':
         logger.error({ url, reason: outcome.reason }, 'registration hook unreachable');
         this.alertOnce(AlertType.WEBHOOK_CONNECTION_FAILURE, url, { ...alertTags, message: `${url} ${outcome.reason}`,
@@ -123,14 +126,14 @@ export class Authenticator {
     if (!client || !client.isActive || !client.encryptedPassword) return refused(INVALID_CREDENTIALS);
     if (!this.options.encryptionSecret) {
       logger.error('clients auth needs ENCRYPTION_SECRET or JWT_SECRET to decrypt the stored password');
-      return { kind: 'failed', status: 500 };
+      return { kind: 'failed', status: 500, cause: 'no-encryption-secret' };
     }
     let password: string;
     try {
       password = decryptSecret(client.encryptedPassword, this.options.encryptionSecret, { legacy: this.options.legacyCrypto });
     } catch (err) {
       logger.error({ clientSid: client.clientSid, err: (err as Error).message }, 'cannot decrypt client password');
-      return { kind: 'failed', status: 500 };
+      return { kind: 'failed', status: 500, cause: 'undecryptable-password' };
     }
     if (!verifyResponse(credentials, { password, method: 'REGISTER' })) return refused(INVALID_CREDENTIALS);
     return {

@@ -5,6 +5,7 @@ import type { Alerter } from '../ops/alerts';
 import type { Logger } from '../ops/logger';
 import type { RegistrarMetrics } from '../ops/metrics';
 import type { SipHandler } from '../drachtio/sip-router';
+import type { AnswerLedger } from '../drachtio/answer-ledger';
 import type { RegistrationStore } from '../store/registration-store';
 import type { BindingStore } from '../store/binding-store';
 import { AuthGuardStore } from '../store/auth-guard-store';
@@ -29,6 +30,7 @@ export interface RegistrarClients {
   logger: Logger;
   sbcIdentity: () => SbcIdentity;
   metrics?: RegistrarMetrics;
+  answers: AnswerLedger;
 }
 
 /** Builds the REGISTER handler and everything it depends on from the configuration. */
@@ -84,5 +86,8 @@ export function createRegistrar(config: Config, clients: RegistrarClients): SipH
     },
     sbcIdentity: clients.sbcIdentity,
     metrics: clients.metrics,
+    answers: clients.answers,
+    // With no offline queue every command fails at once while ioredis is not ready.
+    redisReady: () => redis.status === 'ready',
   });
 }

@@ -16,8 +16,11 @@ export type AuthDecision =
    * `banSeconds` when the hook asked for the source to be blacklisted for a while.
    */
   | { kind: 'refused'; reason: string; headers: Record<string, string>; banSeconds?: number }
-  /** Authentication could not be completed: answer `status` (hook status passthrough, 500, 503). */
-  | { kind: 'failed'; status: number; reason?: string; retryAfter?: number };
+  /**
+   * Authentication could not be completed: answer `status` (hook status passthrough, 500, 503);
+   * `cause`: the outcome line's short word for it.
+   */
+  | { kind: 'failed'; status: number; reason?: string; retryAfter?: number; cause?: string };
 
 /** The granted lifetime: the hook's value when it gave one, never more than the device asked for. */
 export function grantedExpires(grant: Grant, requested: number): number {

@@ -1,5 +1,6 @@
 import type { SipHandler, SrfRequest, SrfResponse, RequestContext } from '../drachtio/sip-router';
-import { safeSend } from '../drachtio/sip-router';
+import type { AnswerLedger } from '../drachtio/answer-ledger';
+import { DependencyUnavailable, outageAnswer } from '../ops/outage';
 import type { Account } from '../db/accounts';
 import type { RegistrationRecord } from '../store/registration-store';
 import { parseAuthorization, DigestCredentials } from '../sip/digest';
@@ -40,8 +41,12 @@ export interface RegistrarDeps {
   expiryPolicy: ExpiryPolicy;
   sbcIdentity: () => SbcIdentity;
   now?: () => number;
-  /** Counters and latencies of each outcome (lib/ops/metrics). */
+  /** Authentication and ban counters (lib/ops/metrics); answers are counted by `answers`. */
   metrics?: RegistrarMetrics;
+  /** Every final answer goes through it: sent, counted, and logged as one `register outcome` line. */
+  answers: AnswerLedger;
+  /** False while Redis is known to be down: nothing can be registered, so nothing is asked of MySQL or the hook. */
+  redisReady: () => boolean;
 }
 
 interface Answer {
@@ -55,7 +60,13 @@ interface Answer {
   fastPath?: boolean;
   /** The voip_carrier_sid of the auth trunk whose credentials the REGISTER carried. */
   authTrunk?: string;
+  /** Why a 5xx: a short fixed word for the outcome line (see AnswerLedger). */
+  cause?: string;
+  /** The error message behind a failure, for the outcome line. */
+  detail?: string;
 }
+
+const REDIS_DOWN: Answer = outageAnswer('redis');
 
 /**
  * Inbound REGISTER, in the order jambonz checks things: request sanity, the refresh fast path, the
@@ -69,17 +80,24 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
   return async (req: SrfRequest, res: SrfResponse, ctx: RequestContext) => {
     const parsed = parseRegister(req, deps.defaultExpires);
     if (!parsed.ok) {
-      send(res, ctx, parsed.reason ? reject(parsed.status, parsed.reason) : { status: parsed.status }, undefined, deps.metrics);
+      send(res, ctx, parsed.reason ? reject(parsed.status, parsed.reason) : { status: parsed.status }, undefined, deps.answers);
       return;
     }
     const request = parsed.request;
-    const answer = await decide(request, req, ctx.logger);
-    send(res, ctx, answer, request, deps.metrics);
+    let answer: Answer;
+    try {
+      answer = await decide(request, req, ctx.logger);
+    } catch (err) {
+      // A dependency that failed mid-request (Redis dropped, MySQL gone): 503; anything else is a bug: 500.
+      answer = deps.answers.failure(err, ctx);
+    }
+    send(res, ctx, answer, request, deps.answers);
   };
 
   async function decide(request: RegisterRequest, req: SrfRequest, logger: Logger): Promise<Answer> {
     const wait = deps.abuse.rateLimit(request.sourceAddress);
-    if (wait > 0) return { status: 503, headers: { 'Retry-After': String(wait), 'X-Reason': 'Too many requests' } };
+    if (wait > 0) return { status: 503, headers: { 'Retry-After': String(wait), 'X-Reason': 'Too many requests' }, cause: 'rate-limited' };
+    if (!deps.redisReady()) return REDIS_DOWN;
     const expiry = decideExpires(request.expires, deps.expiryPolicy);
     if (expiry.kind === 'too-brief') return { status: 423, headers: { 'Min-Expires': String(expiry.minExpires) } };
     const cap = expiry.expires;
@@ -96,10 +114,12 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       account = await deps.accounts.findBySipRealm(request.realm);
     } catch (err) {
       logger.error({ err: (err as Error).message, realm: request.realm }, 'account lookup failed');
-      return { status: 503, headers: { 'Retry-After': '30' } };
+      return { ...outageAnswer('mysql'), detail: (err as Error).message };
     }
     if (account && !account.isActive) return reject(403, 'Account has been deactivated');
     if (!account) return deps.hosting ? { status: 403 } : reject(403, 'Unknown or invalid realm');
+    // Redis may have gone since the screen above: a challenge or a hook call would be work for a doomed request.
+    if (!deps.redisReady()) return REDIS_DOWN;
     // Credentials in a scheme we do not know are no credentials for us (RFC 4475 §3.3.7): challenge.
     if (!credentials || (!credentials.ok && credentials.otherScheme)) return challenge(request, false);
     if (!credentials.ok || !gate) return reject(400, 'Malformed Authorization header');
@@ -121,7 +141,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     }
     // A place among the source's failures is taken before the hook is asked (see AbuseGuard.beginAttempt).
     const attempt = await deps.abuse.beginAttempt(request.sourceAddress);
-    if (!attempt.admitted) return { status: 503, headers: { 'Retry-After': '5', 'X-Reason': 'Too many authentications in progress' } };
+    if (!attempt.admitted) return { status: 503, headers: { 'Retry-After': '5', 'X-Reason': 'Too many authentications in progress' }, cause: 'auth-in-progress' };
     let decision: AuthDecision;
     try {
       decision = await deps.authenticator.authenticate(account, request, credentials, req.headers, logger);
@@ -143,14 +163,14 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       const headers: Record<string, string> = {};
       if (decision.reason) headers['X-Reason'] = decision.reason;
       if (decision.retryAfter) headers['Retry-After'] = String(decision.retryAfter);
-      return { status: decision.status, headers };
+      return { status: decision.status, headers, cause: decision.cause };
     }
     if (request.type === 'query') return query(request);
     // Devices are counted only once authenticated (jambonz 0.9.7): an unauthenticated REGISTER learns
     // nothing about the account's limit and triggers no alert.
     if (deps.hosting && request.type === 'register') {
       const limit = await deps.deviceLimits.check(account, request.aor, request.realm);
-      if (!limit.allowed) return { status: 503, reason: 'Max Devices Registered' };
+      if (!limit.allowed) return { status: 503, reason: 'Max Devices Registered', cause: 'max-devices' };
     }
     return request.type === 'unregister' ? unregister(request, decision.grant) : register(request, decision.grant, cap);
   }
@@ -168,7 +188,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       return { ...trunkAcknowledgement(request), authTrunk: trunk.voipCarrierSid };
     } catch (err) {
       logger.error({ err: (err as Error).message, account: account.accountSid }, 'auth trunk lookup failed');
-      return { status: 503, headers: { 'Retry-After': '30' } };
+      return { ...outageAnswer('mysql'), detail: (err as Error).message };
     }
   }
 
@@ -197,6 +217,8 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       if (!result.ok) return { banned: result.banned === true };
       return { banned: false, fast: { ...answerFor(request, result.bindings, new Set([question.key])), fastPath: true } };
     } catch (err) {
+      // Extended but not confirmed by the replicas (REGISTRAR_WAIT_REPLICAS): authenticating again would not help.
+      if (err instanceof DependencyUnavailable) throw err;
       logger.warn({ err: (err as Error).message }, 'registration lookup failed; authenticating fully');
       return { banned: false };
     }
@@ -265,7 +287,7 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
 
   function applied(request: RegisterRequest, result: ApplyResult<BindingSummary>, ownKeys: Set<string>): Answer {
     if (result.ok) return answerFor(request, result.bindings, ownKeys);
-    if (result.reason === 'out-of-order') return reject(500, 'Out of order CSeq for this binding');
+    if (result.reason === 'out-of-order') return { ...reject(500, 'Out of order CSeq for this binding'), cause: 'out-of-order-cseq' };
     return reject(403, `Too many bindings for this address of record (limit ${result.limit})`);
   }
 
@@ -383,20 +405,16 @@ function dropUndefined<T extends object>(value: T): T {
   return kept as T;
 }
 
+/** Every answer of this handler, through the ledger that sends, counts and logs it with the request's facts. */
 function send(res: SrfResponse, ctx: RequestContext, answer: Answer, request: RegisterRequest | undefined,
-  metrics?: RegistrarMetrics): void {
-  safeSend(res, answer.status, ctx, { headers: answer.headers ?? {} }, answer.reason);
-  const latencyMs = Date.now() - ctx.receivedAt;
-  metrics?.registerAnswered(answer.status, latencyMs, answer.fastPath === true);
-  ctx.logger.info({
+  answers: AnswerLedger): void {
+  answers.answer('REGISTER', res, ctx, answer, {
     aor: request?.aor,
     source: request ? `${request.sourceAddress}:${request.sourcePort}` : undefined,
     transport: request?.transport,
-    status: answer.status,
     expires: answer.expires,
     authTrunk: answer.authTrunk,
-    latencyMs,
-  }, 'register outcome');
+  });
 }
 
 /** A ban the registration hook asked for: an authentication failure that bans at once. */

@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { keys } from './keys';
 import type { RegistrationRecord } from './registration-store';
 import { BINDING_SCRIPT, REFRESH_SCRIPT } from './binding-script';
+import type { DurableWrites } from './durable-writes';
 
 /**
  * Several bindings per AoR (RFC 3261 §10.3, RFC 5626), kept in the hash `bindings:<aor>`, with the
@@ -109,6 +110,11 @@ export type OverflowPolicy = 'evict-oldest' | 'reject';
 export interface BindingStoreOptions {
   maxBindings: number;
   overflow: OverflowPolicy;
+  /**
+   * REGISTRAR_WAIT_REPLICAS: the changes a REGISTER is answered on (applyForAnswer, refresh) go over its
+   * connection and are confirmed by enough replicas before they resolve.
+   */
+  durable?: DurableWrites;
 }
 
 /** CSeq is a 32-bit unsigned integer (RFC 3261 §8.1.1.5). */
@@ -130,10 +136,16 @@ export class BindingStore {
     return toResult(reply, this.opts.maxBindings, (raw) => raw.map((value) => parseStored(value, now)));
   }
 
-  /** apply() answering with summaries only: what the REGISTER handler needs, at a fraction of the cost. */
+  /**
+   * apply() answering with summaries only: what the REGISTER handler needs, at a fraction of the cost.
+   * With durable writes on, a change resolves only once enough replicas hold it (see DurableWrites).
+   */
   async applyForAnswer(aor: string, realm: string, change: BindingChange, now = Date.now()): Promise<ApplyResult<BindingSummary>> {
-    const reply = await this.runApply(aor, realm, change, now, 'summary');
-    return toResult(reply, this.opts.maxBindings, (raw) => parseSummaries(raw, now));
+    const durable = this.opts.durable;
+    const reply = await this.runApply(aor, realm, change, now, 'summary', durable?.connection);
+    const result = toResult(reply, this.opts.maxBindings, (raw) => parseSummaries(raw, now));
+    if (result.ok) await durable?.confirm();
+    return result;
   }
 
   /**
@@ -144,7 +156,8 @@ export class BindingStore {
    */
   async refresh(aor: string, realm: string, request: RefreshRequest, now = Date.now()): Promise<RefreshResult> {
     assertCseq(request.cseq);
-    const reply = await this.refreshScript.run(this.redis, [...scriptKeys(aor, realm), keys.bannedSource(request.sourceAddress)], [
+    const durable = this.opts.durable;
+    const reply = await this.refreshScript.run(durable?.connection ?? this.redis, [...scriptKeys(aor, realm), keys.bannedSource(request.sourceAddress)], [
       ...this.commonArgv(aor, now, 'summary'),
       request.key,
       request.callId,
@@ -160,6 +173,7 @@ export class BindingStore {
     if (status === 'banned') return { ok: false, why: 'banned', banned: true };
     if (status === 'no') return { ok: false, why: String(reply[1]) };
     if (status !== 'ok' || !isStringArray(bindings)) throw new Error('unexpected refresh script reply');
+    await durable?.confirm();
     return { ok: true, bindings: parseSummaries(bindings, now) };
   }
 
@@ -222,10 +236,11 @@ export class BindingStore {
     return aors.length;
   }
 
-  private runApply(aor: string, realm: string, change: BindingChange, now: number, form: ReplyForm): Promise<unknown> {
+  private runApply(aor: string, realm: string, change: BindingChange, now: number, form: ReplyForm,
+    connection = this.redis): Promise<unknown> {
     validateChange(change);
     const removeAll = change.removeAll;
-    return this.script.run(this.redis, scriptKeys(aor, realm), [
+    return this.script.run(connection, scriptKeys(aor, realm), [
       ...this.commonArgv(aor, now, form),
       removeAll ? '1' : '0',
       removeAll?.callId ?? '',

@@ -13,6 +13,8 @@ import { createUdpSipClient, registerText, sipHeader, statusLine, UdpSipClient }
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService } from '../support/service';
 import { DrachtioStandIn } from '../support/drachtio';
 import { buildAuthorization, parseChallenge } from '../../lib/sip/digest';
+import { failovers, FailoverFigures } from '../support/reliability-report';
+import { DOWN_AFTER_MS } from '../support/redis-sentinel-bed';
 
 const REALM = 'faults.example.com';
 const FAULT_MS = 3000;
@@ -112,12 +114,12 @@ test('faults: set up a sidecar behind proxies, with devices registering continuo
 });
 
 test('faults: registration hook stopped', async (t) => {
-  await phase(t, 'registration hook stopped', '503 with Retry-After (connection refused, then the open breaker)', [503],
+  await phase(t, 'registration hook stopped', '503 with Retry-After and X-Reason: Registration hook unavailable (connection refused, then the open breaker)', [503],
     () => hook.stop(), async () => { hook = await startHookServer(hookPort); });
 });
 
 test('faults: registration hook slow (2 s, timeout 500 ms)', async (t) => {
-  await phase(t, 'registration hook slow', '503 with Retry-After after REGISTRATION_HOOK_TIMEOUT_MS, then at once while the breaker is open', [503],
+  await phase(t, 'registration hook slow', '503 with Retry-After and X-Reason after REGISTRATION_HOOK_TIMEOUT_MS, then at once while the breaker is open', [503],
     async () => hook.respondWith({ delayMs: 2000, body: { status: 'ok' } }), async () => hook.respondWith({ body: { status: 'ok' } }));
 });
 
@@ -128,7 +130,7 @@ test('faults: registration hook returning garbage', async (t) => {
 
 test('faults: Redis unreachable, and no binding lost', async (t) => {
   const before = await bed.redis.keys('user:*');
-  await phase(t, 'Redis unreachable (connections cut, new ones refused)', '500 for REGISTERs needing Redis (challenges still answered 401)', [401, 500],
+  await phase(t, 'Redis unreachable (connections cut, new ones refused)', '503 with Retry-After: 5 and X-Reason: Redis unavailable, at once: no challenge, no MySQL query, no hook call', [503],
     () => redisProxy.cut(), () => redisProxy.restore());
   const missing = [];
   for (const key of before) if (!(await bed.redis.exists(key))) missing.push(key);
@@ -136,7 +138,7 @@ test('faults: Redis unreachable, and no binding lost', async (t) => {
 });
 
 test('faults: MySQL unreachable', async (t) => {
-  await phase(t, 'MySQL unreachable (connections cut, new ones refused)', 'account cache answers for REGISTRAR_ACCOUNT_CACHE_TTL_MS, then 503 with Retry-After', [200, 503],
+  await phase(t, 'MySQL unreachable (connections cut, new ones refused)', 'account cache answers for REGISTRAR_ACCOUNT_CACHE_TTL_MS, then 503 with Retry-After: 30 and X-Reason: Database unavailable', [200, 503],
     () => mysqlProxy.cut(), () => mysqlProxy.restore());
 });
 
@@ -191,5 +193,40 @@ are made unreachable by cutting a TCP proxy in front of them (every connection d
 ${rows.map((r) => `| ${r.fault} | ${Object.entries(r.during).map(([s, n]) => `${s}: ${n}`).join(', ')} | ${r.documented} | ${r.recoveryMs === null ? 'not recovered' : `${r.recoveryMs} ms`} |`).join('\n')}
 
 The service never exited, and every binding Redis held before it became unreachable was still there afterwards.
+Every dependency outage is answered alike: \`503\` with \`Retry-After\` and an \`X-Reason\` naming what is missing, so a
+device backs off and retries (RFC 3261 §21.5.4) and an SBC in front can fail over. \`500\` is left for what is not
+an outage (a hook answering garbage, our own bugs). Every final answer, whichever path produced it, is counted in
+\`sip_register_responses_total\` and written as one \`register outcome\` line whose \`cause\` names the outage.
+${failoverSection(failovers)}`;
+}
+
+/** The Redis failover runs of faults-redis-sentinel.test.ts, when they ran in the same process. */
+function failoverSection(rows: FailoverFigures[]): string {
+  if (rows.length === 0) return '';
+  const answers = (r: FailoverFigures) => Object.entries(r.answers).map(([s, n]) => `${s}: ${n}`).join(', ');
+  return `
+## Redis failover with Sentinel
+
+Measured by \`test/e2e/faults-redis-sentinel.test.ts\` (same command): real \`redis-server\` and \`redis-sentinel\`
+processes, a master, a replica and three Sentinels (\`down-after-milliseconds\` ${DOWN_AFTER_MS}, quorum 2), each data
+node reached through a TCP link of its own as across a network. A sidecar follows them (\`JAMBONES_REDIS_SENTINELS\`)
+while sipp registers a new device every 50 ms (REGISTER, 401, authenticated REGISTER, hook, 200) through the
+drachtio stand-in. The master is killed (SIGKILL); once all three Sentinels name the promoted replica, the old master
+is started again as a replica of the new one. "Promotion" runs from the kill until the first Sentinel names the new
+master; "outage" from the kill to the first 200 to a REGISTER sent after it; "answers" are those to the REGISTERs
+sent in between (every one 503 with \`Retry-After\`). A binding is "lost" when the sidecar answered it 200 and the
+new master does not hold it.
+
+| Run | Promotion by the Sentinels | Outage | Answers in between | Bindings acknowledged > 1 s before the kill: lost | Acknowledged in the last second: lost |
+|---|---|---|---|---|---|
+${rows.map((r) => `| ${r.run} | ${r.promotionMs} ms | ${r.outageMs === null ? 'not recovered' : `${r.outageMs} ms`} | ${answers(r)} | ${r.lostEarly} of ${r.ackedEarly} | ${r.lostLate} of ${r.ackedLate} |`).join('\n')}
+
+In every run the service stayed up, counted exactly the answers sipp received (metrics and outcome lines), did not
+call the hook while Redis was known down, logged that the master moved and to where, reported Redis ready again on
+\`/ready\`, and went on registering while the old master rejoined. Replication to a replica is asynchronous: what the
+master acknowledged and had not yet sent is lost with it, which the second run forces by holding the replication
+stream back for the last second. With \`REGISTRAR_WAIT_REPLICAS=1\` a binding is answered 200 only once a replica
+holds it; while none can confirm (replication held back, then no replica until the old master rejoins), REGISTERs
+get \`503\` (\`X-Reason: Registration not replicated\` or \`Redis unavailable\`) and nothing acknowledged is lost.
 `;
 }

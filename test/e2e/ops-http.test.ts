@@ -5,7 +5,7 @@
  */
 import test from 'tape';
 import { createRegistrarBed, RegistrarBed, DRACHTIO_SECRET, ENCRYPTION_SECRET } from '../support/registrar-bed';
-import { expectSippSuccess, registerRun, findFreePort } from '../support/sipp';
+import { expectSippSuccess, registerRun, optionsRun, findFreePort } from '../support/sipp';
 import { startService, baseServiceEnv, connectedToDrachtio, RunningService } from '../support/service';
 import { DrachtioStandIn } from '../support/drachtio';
 
@@ -71,6 +71,11 @@ test('ops http: /metrics counts REGISTER outcomes after a sipp registration', as
   t.notOk(reply.text.includes('alice'), 'no AoR in the metrics');
 });
 
+test('ops http: /metrics counts OPTIONS answers by status', async (t) => {
+  await expectSippSuccess(t, optionsRun({ target: bed.target, calls: 2, localPort: await findFreePort() }), 'two OPTIONS answered');
+  t.equal(sample((await get(httpPort, '/metrics')).text, 'sip_options_total{status="200"}'), 2, 'sip_options_total{status="200"} 2');
+});
+
 test('ops http: auth failures and registrations_active', async (t) => {
   bed.hook.respondWith({ body: { status: 'fail' } });
   await expectSippSuccess(t, registerRun('register-auth-fail', {
@@ -111,6 +116,8 @@ test('ops http: /ready is 503 naming mysql when MySQL is at a closed port', asyn
   const port = await findFreePort();
   const service = await startWith(bed, { HTTP_PORT: String(port), JAMBONES_MYSQL_PORT: String(await findFreePort()) });
   try {
+    // Redis connects in parallel with drachtio, a few ms later at times: "mysql only" holds once it has.
+    await service.waitForLog((line) => line.msg === 'redis ready', 5000);
     const reply = await get(port, '/ready');
     t.equal(reply.status, 503, reply.text);
     t.deepEqual(json(reply).notReady, ['mysql'], 'names mysql only');

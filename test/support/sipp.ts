@@ -504,6 +504,7 @@ export type ScenarioName =
   | 'register-noauth'
   | 'register-auth'
   | 'register-auth-fail'
+  | 'register-continuous'
   | 'uas-register-auth';
 
 export function scenarioPath(name: ScenarioName): string {
