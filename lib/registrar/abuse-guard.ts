@@ -1,4 +1,4 @@
-import type { AuthGuardStore, FailurePolicy } from '../store/auth-guard-store';
+import type { AttemptPlan, AuthGuardStore, FailurePolicy } from '../store/auth-guard-store';
 import type { RateLimiter } from './rate-limiter';
 
 export interface AuthAttempt {
@@ -43,6 +43,19 @@ export class AbuseGuard {
     } catch {
       return { admitted: true };
     }
+  }
+
+  /**
+   * The reservation beginAttempt would take, for a script that takes it in a round trip it makes anyway
+   * (the refresh fast path's); undefined when no source threshold is set. Read its outcome with attemptOf().
+   */
+  planAttempt(sourceIp: string): AttemptPlan | undefined {
+    return this.policy.perSource > 0 ? this.store.attemptPlan(sourceIp, this.policy) : undefined;
+  }
+
+  /** The attempt a plan became: admitted with its place when reserved, refused when the window was full. */
+  attemptOf(plan: AttemptPlan, reserved: boolean): AuthAttempt {
+    return reserved ? { admitted: true, place: plan.member } : { admitted: false };
   }
 
   /** Ends an attempt that did not fail: its place is given back (in the background; nothing waits on it). */

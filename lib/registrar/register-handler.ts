@@ -15,7 +15,7 @@ import type { BindingStore, BindingSummary, BindingInput, ApplyResult, RefreshRe
 import { parseSipUri } from '../sip/uri';
 import { AuthDecision, Grant, grantedExpires } from './grant';
 import { advertisedExpires } from './nat';
-import type { DigestGate } from './digest-gate';
+import type { DigestGate, GateResult } from './digest-gate';
 import type { AbuseGuard, AuthAttempt } from './abuse-guard';
 import { decideExpires, ExpiryPolicy } from './expiry-policy';
 import { AuthTrunkRegistrar, trunkAcknowledgement } from './auth-trunk-registrar';
@@ -68,6 +68,24 @@ interface Answer {
 
 const REDIS_DOWN: Answer = outageAnswer('redis');
 
+/** What the screen found: a ban, a fast-path answer, or the authentication's place it took on the way. */
+interface Screened {
+  banned: boolean;
+  fast?: Answer;
+  attempt?: AuthAttempt;
+}
+
+/** An attempt's place held for the request until authenticate() takes it (or the request ends and gives it back). */
+interface HeldAttempt {
+  attempt?: AuthAttempt;
+}
+
+function takeAttempt(held: HeldAttempt): AuthAttempt | undefined {
+  const attempt = held.attempt;
+  held.attempt = undefined;
+  return attempt;
+}
+
 /**
  * Inbound REGISTER, in the order jambonz checks things: request sanity, the refresh fast path, the
  * account, the digest challenge, authentication (an auth trunk's credentials first), hosted-mode limits,
@@ -105,10 +123,21 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
     // The nonce-count check starts now so that its Redis call shares a round trip with the ban check
     // and the fast path; its answer is used only if the request gets that far.
     const gate = credentials?.ok ? settle(deps.digest.check(credentials.value, request.realm)) : undefined;
-    const { banned, fast } = await screen(request, cap, logger);
+    const { banned, fast, attempt } = await screen(request, cap, logger, credentials?.ok === true);
     if (banned) return reject(403, 'Too many failed authentications');
     if (fast) return fast;
+    // The place the screen took for the authentication is given back unless authenticate() takes it over.
+    const held: HeldAttempt = { attempt };
+    try {
+      return await afterScreen(request, req, credentials, gate, cap, logger, held);
+    } finally {
+      if (held.attempt) deps.abuse.endAttempt(request.sourceAddress, held.attempt);
+    }
+  }
 
+  /** The account, the challenge and the digest gate; then authentication. */
+  async function afterScreen(request: RegisterRequest, req: SrfRequest, credentials: ReturnType<typeof parseAuthorization> | undefined,
+    gate: Promise<{ value: GateResult } | { error: unknown }> | undefined, cap: number, logger: Logger, held: HeldAttempt): Promise<Answer> {
     let account: Account | undefined;
     try {
       account = await deps.accounts.findBySipRealm(request.realm);
@@ -128,19 +157,21 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
       logger.info({ why: passed.why }, 'digest refused before authentication; challenging again');
       return challenge(request, passed.stale);
     }
-    return authenticate(account, request, credentials.value, req, cap, logger);
+    return authenticate(account, request, credentials.value, req, cap, logger, held);
   }
 
   async function authenticate(account: Account, request: RegisterRequest, credentials: DigestCredentials,
-    req: SrfRequest, cap: number, logger: Logger): Promise<Answer> {
+    req: SrfRequest, cap: number, logger: Logger, held: HeldAttempt): Promise<Answer> {
     const trunk = await asAuthTrunk(account, request, credentials, logger);
     if (trunk) return trunk;
     if (deps.requireUsernameMatch && credentials.username !== request.aor.slice(0, request.aor.lastIndexOf('@'))) {
-      await noteFailure(request, logger);
+      const taken = takeAttempt(held);
+      await noteFailure(request, logger, taken?.place ? taken : undefined);
       return reject(403, 'Username does not match the address of record');
     }
-    // A place among the source's failures is taken before the hook is asked (see AbuseGuard.beginAttempt).
-    const attempt = await deps.abuse.beginAttempt(request.sourceAddress);
+    // A place among the source's failures is taken before the hook is asked (see AbuseGuard.beginAttempt),
+    // usually by the screen already, in its round trip.
+    const attempt = takeAttempt(held) ?? await deps.abuse.beginAttempt(request.sourceAddress);
     if (!attempt.admitted) return { status: 503, headers: { 'Retry-After': '5', 'X-Reason': 'Too many authentications in progress' }, cause: 'auth-in-progress' };
     let decision: AuthDecision;
     try {
@@ -205,16 +236,22 @@ export function createRegisterHandler(deps: RegistrarDeps): SipHandler {
    * in one Redis call (BindingStore.refresh); any other asks only about the ban. Both fail open: with
    * Redis away the request goes on to full authentication, which then says what is wrong.
    */
-  async function screen(request: RegisterRequest, cap: number, logger: Logger): Promise<{ banned: boolean; fast?: Answer }> {
+  async function screen(request: RegisterRequest, cap: number, logger: Logger, withCredentials: boolean): Promise<Screened> {
     // Deciding on the fast path needs the account, and a realm not in the account cache costs a MySQL
     // query: a banned source (spraying made-up realms, say) is turned away before that query.
     const banCheckedFirst = !deps.accounts.isCached(request.realm);
     if (banCheckedFirst && await deps.abuse.isBanned(request.sourceAddress)) return { banned: true };
     const question = await fastRefreshQuestion(request, cap);
     if (!question) return { banned: banCheckedFirst ? false : await deps.abuse.isBanned(request.sourceAddress) };
+    // With credentials, a request that is no refresh will be authenticated: the script takes its place too.
+    const plan = withCredentials ? deps.abuse.planAttempt(request.sourceAddress) : undefined;
     try {
-      const result = await deps.bindings.refresh(request.aor, request.realm, question, now());
-      if (!result.ok) return { banned: result.banned === true };
+      const result = await deps.bindings.refresh(request.aor, request.realm, { ...question, reserve: plan }, now());
+      if (!result.ok) {
+        if (result.banned) return { banned: true };
+        const attempt = plan && result.reserved !== undefined ? deps.abuse.attemptOf(plan, result.reserved) : undefined;
+        return { banned: false, attempt };
+      }
       return { banned: false, fast: { ...answerFor(request, result.bindings, new Set([question.key])), fastPath: true } };
     } catch (err) {
       // Extended but not confirmed by the replicas (REGISTRAR_WAIT_REPLICAS): authenticating again would not help.

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { keys } from './keys';
 import { execOrThrow } from './redis-multi';
+import { RESERVE_ATTEMPT_LUA } from './attempt-script';
 
 /** Accepts `nc` only when it is higher than every nc seen before for this nonce. */
 const RECORD_NONCE_COUNT = `
@@ -42,21 +43,17 @@ if why then
 end
 return 0`;
 
-/**
- * Takes a place for one authentication in the source's failure window, unless the failures and the
- * authentications already in progress fill it. The place is the member a failure will later record (so a
- * burst of concurrent guesses cannot all reach the hook before the first of them is counted), and is
- * removed again when the authentication does not fail. Returns 1 when the place was taken.
- * KEYS: source window. ARGV: now, window ms, source threshold, member.
- */
-const RESERVE_ATTEMPT = `
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], window)
-return 1`;
+/** KEYS: source window. ARGV: now, window ms, source threshold, member. 1 when the place was taken (see attempt-script.ts). */
+const RESERVE_ATTEMPT = `${RESERVE_ATTEMPT_LUA}
+return reserveAttempt(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]) and 1 or 0`;
+
+/** A reservation to be taken by another script in the same round trip (see RESERVE_ATTEMPT_LUA). */
+export interface AttemptPlan {
+  key: string;
+  windowMs: number;
+  threshold: number;
+  member: string;
+}
 
 export interface FailurePolicy {
   windowMs: number;
@@ -114,6 +111,14 @@ export class AuthGuardStore {
     const member = this.newMember(now);
     const taken = await this.redis.reserveAuthAttempt(keys.authFailuresBySource(sourceIp), now, policy.windowMs, policy.perSource, member);
     return taken === 1 ? member : undefined;
+  }
+
+  /**
+   * What a script taking the reservation in another round trip needs (see BindingStore.refresh): the window
+   * key, its bounds and a new place.
+   */
+  attemptPlan(sourceIp: string, policy: FailurePolicy, now = Date.now()): AttemptPlan {
+    return { key: keys.authFailuresBySource(sourceIp), windowMs: policy.windowMs, threshold: policy.perSource, member: this.newMember(now) };
   }
 
   /** Gives back a place reserved for an authentication that did not fail. */

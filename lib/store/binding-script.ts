@@ -20,6 +20,8 @@
  * EXPIRE ... GT. Expiries are relative (SET EX, PEXPIRE), so a sidecar clock a little off the Redis
  * server's clock shifts nothing but the zset scores, which are the caller's clock in jambonz too.
  */
+import { RESERVE_ATTEMPT_LUA } from './attempt-script';
+
 const SHARED = `
 local now = tonumber(ARGV[1])
 local maxBindings = tonumber(ARGV[2])
@@ -223,6 +225,7 @@ return { 'ok', evicted, replyList(live) }
  * Replies: {'ok', {evicted keys}, {live bindings}} | {'no', why} | {'banned'}; nothing is written unless 'ok'.
  */
 export const REFRESH_SCRIPT = `${SHARED}
+${RESERVE_ATTEMPT_LUA}
 local BS, DQ = string.char(92), string.char(34)
 local key, callId, cseq = ARGV[6], ARGV[7], tonumber(ARGV[8])
 
@@ -276,24 +279,34 @@ local function withCallId(raw, old, new)
   return value and replaceOnce(value, inLegacy(old), inLegacy(new))
 end
 
+local function refresh()
+  local live, fields, _, topSeq = load()
+  local b = live[key]
+  if not b then return { 'no', 'no such binding' } end
+  if b.source ~= ARGV[9] or b.contact ~= ARGV[10] then return { 'no', 'another device' } end
+  local sameCall = b.callId == callId
+  if sameCall and not (cseq > b.cseq) then return { 'no', 'CSeq not above the stored one' } end
+  if b.expiresAt - now <= tonumber(ARGV[11]) then return { 'no', 'expiring' } end
+  local granted = grantFor(b)
+  if granted <= 0 then return { 'no', 'nothing to grant' } end
+  local expiresAt = now + granted * 1000
+  local raw = rewritten(b.raw, topSeq + 1, expiresAt)
+  if raw and not sameCall then raw = type(b.callId) == 'string' and withCallId(raw, b.callId, callId) or nil end
+  if not raw then return { 'no', 'unexpected stored value' } end
+  live[key] = { callId = callId, cseq = cseq, expiresAt = expiresAt, seq = topSeq + 1, contact = b.contact, raw = raw }
+  local touched = { [key] = true }
+  local evicted = enforceLimit(live, touched, false)
+  persist(live, fields, touched)
+  mirror(live)
+  return { 'ok', evicted, replyList(live) }
+end
+
 if redis.call('EXISTS', KEYS[5]) == 1 then return { 'banned' } end
-local live, fields, _, topSeq = load()
-local b = live[key]
-if not b then return { 'no', 'no such binding' } end
-if b.source ~= ARGV[9] or b.contact ~= ARGV[10] then return { 'no', 'another device' } end
-local sameCall = b.callId == callId
-if sameCall and not (cseq > b.cseq) then return { 'no', 'CSeq not above the stored one' } end
-if b.expiresAt - now <= tonumber(ARGV[11]) then return { 'no', 'expiring' } end
-local granted = grantFor(b)
-if granted <= 0 then return { 'no', 'nothing to grant' } end
-local expiresAt = now + granted * 1000
-local raw = rewritten(b.raw, topSeq + 1, expiresAt)
-if raw and not sameCall then raw = type(b.callId) == 'string' and withCallId(raw, b.callId, callId) or nil end
-if not raw then return { 'no', 'unexpected stored value' } end
-live[key] = { callId = callId, cseq = cseq, expiresAt = expiresAt, seq = topSeq + 1, contact = b.contact, raw = raw }
-local touched = { [key] = true }
-local evicted = enforceLimit(live, touched, false)
-persist(live, fields, touched)
-mirror(live)
-return { 'ok', evicted, replyList(live) }
+local reply = refresh()
+-- A request with credentials that is not a refresh goes on to authentication: its place among the source's
+-- failures (KEYS[6]; ARGV 14-16: window ms, threshold, member) is taken here, in the same round trip.
+if reply[1] == 'no' and KEYS[6] then
+  reply[3] = reserveAttempt(KEYS[6], now, tonumber(ARGV[14]), tonumber(ARGV[15]), ARGV[16]) and 'reserved' or 'full'
+end
+return reply
 `;

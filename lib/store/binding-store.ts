@@ -4,6 +4,7 @@ import { keys } from './keys';
 import type { RegistrationRecord } from './registration-store';
 import { BINDING_SCRIPT, REFRESH_SCRIPT } from './binding-script';
 import type { DurableWrites } from './durable-writes';
+import type { AttemptPlan } from './auth-guard-store';
 
 /**
  * Several bindings per AoR (RFC 3261 §10.3, RFC 5626), kept in the hash `bindings:<aor>`, with the
@@ -77,14 +78,22 @@ export interface RefreshRequest {
   grantIfUnknown: number;
   /** The most seconds to grant (the request's own lifetime and the registrar's maximum). */
   grantCeiling: number;
+  /**
+   * A request with credentials: when it is no refresh, its authentication's place among the source's failures
+   * is taken in the same script (see AuthGuardStore.attemptPlan) and the result says whether it was.
+   */
+  reserve?: AttemptPlan;
 }
 
 export type RefreshResult =
   | { ok: true; bindings: BindingSummary[] }
-  /** Not the same device and flow, or too close to expiry: nothing changed. */
-  | { ok: false; why: string; banned?: undefined }
+  /**
+   * Not the same device and flow, or too close to expiry: no binding changed. `reserved` answers `reserve`:
+   * true when the place was taken, false when the source's window is full; undefined when not asked.
+   */
+  | { ok: false; why: string; banned?: undefined; reserved?: boolean }
   /** The source is banned: nothing was looked at or changed. */
-  | { ok: false; why: 'banned'; banned: true };
+  | { ok: false; why: 'banned'; banned: true; reserved?: undefined };
 
 export interface BindingChange {
   /** Contacts to add, refresh (expires > 0) or remove (expires 0), first Contact of the REGISTER first. */
@@ -157,7 +166,10 @@ export class BindingStore {
   async refresh(aor: string, realm: string, request: RefreshRequest, now = Date.now()): Promise<RefreshResult> {
     assertCseq(request.cseq);
     const durable = this.opts.durable;
-    const reply = await this.refreshScript.run(durable?.connection ?? this.redis, [...scriptKeys(aor, realm), keys.bannedSource(request.sourceAddress)], [
+    const reserve = request.reserve;
+    const scriptKeyList = [...scriptKeys(aor, realm), keys.bannedSource(request.sourceAddress)];
+    if (reserve) scriptKeyList.push(reserve.key);
+    const reply = await this.refreshScript.run(durable?.connection ?? this.redis, scriptKeyList, [
       ...this.commonArgv(aor, now, 'summary'),
       request.key,
       request.callId,
@@ -167,11 +179,15 @@ export class BindingStore {
       String(request.minRemainingMs),
       String(request.grantIfUnknown),
       String(request.grantCeiling),
+      ...(reserve ? [String(reserve.windowMs), String(reserve.threshold), reserve.member] : []),
     ]);
     if (!Array.isArray(reply)) throw new Error('unexpected refresh script reply');
     const [status, , bindings] = reply as unknown[];
     if (status === 'banned') return { ok: false, why: 'banned', banned: true };
-    if (status === 'no') return { ok: false, why: String(reply[1]) };
+    if (status === 'no') {
+      const reserved = reply[2] === 'reserved' ? true : reply[2] === 'full' ? false : undefined;
+      return { ok: false, why: String(reply[1]), reserved };
+    }
     if (status !== 'ok' || !isStringArray(bindings)) throw new Error('unexpected refresh script reply');
     await durable?.confirm();
     return { ok: true, bindings: parseSummaries(bindings, now) };

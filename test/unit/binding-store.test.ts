@@ -547,3 +547,31 @@ storeTest('applyForAnswer writes what apply writes and answers with summaries', 
   const stale = await store.applyForAnswer(BOB, REALM, { upserts: [device('mobile', { expires: 600 })] }, t0 + 2000);
   t.deepEqual(stale, { ok: false, reason: 'out-of-order', key: 'sip:mobile@10.0.0.1:5060' }, 'refusals as apply gives them');
 });
+
+storeTest('refresh with a reservation: takes the place only when the request is no refresh, refuses it when the window is full', async (t, { redis, store, t0 }) => {
+  await deskAndMobile(store, AOR, t0);
+  const windowKey = keys.authFailuresBySource('10.0.0.1');
+  const plan = (member: string) => ({ key: windowKey, windowMs: 60_000, threshold: 2, member });
+
+  const fast = await store.refresh(AOR, REALM, refreshOf('desk', { reserve: plan('m-fast') }), t0 + 5000);
+  t.ok(fast.ok, 'a refresh is answered');
+  t.equal(await redis.zcard(windowKey), 0, 'and takes no place: it is not authenticated');
+
+  const first = await store.refresh(AOR, REALM, refreshOf('desk', { source: '10.0.0.1:5999', reserve: plan('m-1') }), t0 + 5000);
+  t.equal(!first.ok && first.reserved, true, 'no refresh: the place is taken');
+  t.deepEqual(await redis.zrange(windowKey, 0, -1), ['m-1'], 'as the member given');
+  const second = await store.refresh(AOR, REALM, refreshOf('desk', { source: '10.0.0.1:5999', reserve: plan('m-2') }), t0 + 5000);
+  t.equal(!second.ok && second.reserved, true, 'a second place below the threshold of 2');
+  const third = await store.refresh(AOR, REALM, refreshOf('desk', { source: '10.0.0.1:5999', reserve: plan('m-3') }), t0 + 5000);
+  t.equal(!third.ok && third.reserved, false, 'the window is full: refused');
+  t.deepEqual((await redis.zrange(windowKey, 0, -1)).sort(), ['m-1', 'm-2'], 'and not added');
+  t.ok((await redis.pttl(windowKey)) > 0, 'the window expires');
+
+  const unasked = await store.refresh(AOR, REALM, refreshOf('desk', { source: '10.0.0.1:5999' }), t0 + 5000);
+  t.equal(!unasked.ok && unasked.reserved, undefined, 'without a reservation asked, none is answered');
+
+  await redis.set(keys.bannedSource('10.0.0.1'), '1');
+  const banned = await store.refresh(AOR, REALM, refreshOf('desk', { source: '10.0.0.1:5999', reserve: plan('m-4') }), t0 + 5000);
+  t.equal(!banned.ok && banned.banned, true, 'a banned source is refused first');
+  t.equal(await redis.zscore(windowKey, 'm-4'), null, 'and takes no place');
+});
