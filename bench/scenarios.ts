@@ -9,7 +9,7 @@
  */
 export const REFRESHES_PER_CALL = 10;
 
-function register(cseq: number, extra: string[] = [], attrs = ''): string {
+function register(cseq: number, extra: string[] = [], attrs = '', contactParams = ';call=[call_number]'): string {
   return `  <send retrans="500"${attrs}><![CDATA[
       REGISTER sip:[field1] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -18,7 +18,7 @@ function register(cseq: number, extra: string[] = [], attrs = ''): string {
       Call-ID: [call_id]
       CSeq: ${cseq} REGISTER
       Max-Forwards: 70
-      Contact: <sip:[field0]@[local_ip]:[local_port];call=[call_number]>;+sip.instance="<urn:bench:[field0]>"
+      Contact: <sip:[field0]@[local_ip]:[local_port]${contactParams}>;+sip.instance="<urn:bench:[field0]>"
       Expires: 3600
 ${extra.map((line) => `      ${line}`).join('\n')}
       Content-Length: 0
@@ -63,4 +63,22 @@ export function optionsScenario(): string {
       Content-Length: 0
 
   ]]></send>`, '  <recv response="200"/>']);
+}
+
+/**
+ * Registers every user once with a Contact of the user's own (no call number), from sipp's fixed port, so
+ * that refreshOnlyScenario can refresh those bindings.
+ */
+export function primeScenario(): string {
+  return wrap('bench-prime', [
+    register(1, [], '', ''),
+    '  <recv response="401" auth="true"/>',
+    register(2, ['[authentication username="[field0]" password="pw"]'], '', ''),
+    '  <recv response="200"/>',
+  ]);
+}
+
+/** One refresh of a binding primeScenario made: same address:port, same Contact, a new Call-ID; 200 expected. */
+export function refreshOnlyScenario(): string {
+  return wrap('bench-refresh-only', [register(3, [], '', ''), '  <recv response="200"/>']);
 }

@@ -15,6 +15,8 @@ export interface LoadOptions {
   maxConcurrent?: number;
   csv?: string[][];
   localIp?: string;
+  /** sipp's own port (default: one the system picks), for scenarios that must come from the same address:port. */
+  localPort?: number;
   timeoutSec: number;
 }
 
@@ -37,6 +39,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     '-buff_size', String(4 * 1024 * 1024)];
   if (opts.maxConcurrent) args.push('-l', String(opts.maxConcurrent));
   if (opts.localIp) args.push('-i', opts.localIp);
+  if (opts.localPort) args.push('-p', String(opts.localPort));
   if (opts.csv) {
     const csvPath = path.join(dir, 'users.csv');
     fs.writeFileSync(csvPath, ['SEQUENTIAL', ...opts.csv.map((row) => row.join(';'))].join('\n') + '\n');

@@ -60,13 +60,20 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
   };
   if (destination) return { logger: pino(options, destination), flush: () => undefined };
   const stdout = pino.destination({ dest: 1, sync: false });
-  const batcher = new LineBatcher((text) => stdout.write(text), BATCH_BYTES);
-  const timer = setInterval(() => batcher.flush(), BATCH_INTERVAL_MS);
-  timer.unref();
+  // The batch is written BATCH_INTERVAL_MS after its first line: a timer only while lines wait, so an idle
+  // process is not woken ten times a second for nothing.
+  let timer: NodeJS.Timeout | undefined;
+  const batcher = new LineBatcher((text) => stdout.write(text), BATCH_BYTES, () => {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      batcher.flush();
+    }, BATCH_INTERVAL_MS).unref();
+  });
   return {
     logger: pino(options, batcher),
     flush: () => {
-      clearInterval(timer);
+      clearTimeout(timer);
+      timer = undefined;
       batcher.flush();
       try {
         stdout.flushSync();
@@ -91,9 +98,12 @@ export class LineBatcher {
   private lines: string[] = [];
   private length = 0;
 
-  constructor(private readonly out: (text: string) => void, private readonly maxLength: number) {}
+  /** `onFirstLine`: called when a line arrives in an empty batch (to schedule its flush). */
+  constructor(private readonly out: (text: string) => void, private readonly maxLength: number,
+    private readonly onFirstLine: () => void = () => undefined) {}
 
   write(line: string): boolean {
+    if (this.lines.length === 0) this.onFirstLine();
     this.lines.push(line);
     this.length += line.length;
     if (this.length >= this.maxLength) this.flush();

@@ -40,3 +40,16 @@ test('logger: lines are passed on joined, per batch size and on flush, in order'
   t.deepEqual(written, ['a\nbb\ncccccc\n', 'd\n'], 'flush writes what is held, and nothing when empty');
   t.end();
 });
+
+test('logger: a batch schedules its flush on its first line only, so an idle process is not woken', (t) => {
+  let scheduled = 0;
+  const batcher = new LineBatcher(() => undefined, 1000, () => scheduled++);
+  t.equal(scheduled, 0, 'nothing scheduled without lines');
+  batcher.write('a\n');
+  batcher.write('b\n');
+  t.equal(scheduled, 1, 'once for the batch, not per line');
+  batcher.flush();
+  batcher.write('c\n');
+  t.equal(scheduled, 2, 'again for the next batch');
+  t.end();
+});
