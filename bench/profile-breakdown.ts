@@ -21,14 +21,16 @@ interface CpuProfile {
 /** Component names, in the order the report lists them when their shares tie. */
 const COMPONENTS: Array<[string, (url: string) => boolean]> = [
   ['SIP over the drachtio connection (drachtio-srf: parse, build, socket reads and writes)', (u) => u.includes('/drachtio-srf/')],
-  ['Redis (ioredis: commands, replies, socket reads and writes)', (u) => /\/(ioredis|redis-parser|denque|standard-as-callback|cluster-key-slot)\//.test(u)],
+  // lib/store/redis-client.js uncorks the connection once a tick: the socket writes of every command sent in it
+  ['Redis (ioredis: commands, replies, socket reads and writes)', (u) => /\/(ioredis|redis-parser|denque|standard-as-callback|cluster-key-slot)\//.test(u)
+    || u.includes('/lib/store/redis-client')],
   ['registration hook (HTTP client, request body, signature, reply)', (u) => u.startsWith('node:_http') || u.includes('/lib/hook/')],
   ['outcome log lines (pino)', (u) => /\/(pino|sonic-boom|pino-std-serializers|fast-redact|quick-format-unescaped)\//.test(u) || u.includes('/lib/ops/logger')],
   ['metrics (prom-client, minute buckets)', (u) => u.includes('/prom-client/') || u.includes('/lib/ops/metrics') || u.includes('/lib/ops/register-minute-recorder')],
   ['MySQL (mysql2)', (u) => u.includes('/mysql2/')],
   ['Redis scripts\' arguments and replies (lib/store)', (u) => u.includes('/lib/store/')],
   ['REGISTER and OPTIONS logic (lib/registrar, lib/options)', (u) => u.includes('/lib/registrar/') || u.includes('/lib/options/')],
-  ['SIP parsing of our own (lib/sip, lib/drachtio)', (u) => u.includes('/lib/sip/') || u.includes('/lib/drachtio/')],
+  ['our SIP parsing, routing and answer ledger (lib/sip, lib/drachtio)', (u) => u.includes('/lib/sip/') || u.includes('/lib/drachtio/')],
   ['module loading (start-up)', (u) => u.startsWith('node:internal/modules') || u.includes('internal/bootstrap')],
 ];
 
