@@ -5,12 +5,13 @@
  * service's own, as everywhere in the bench; latency is sipp's (REGISTER, 401, REGISTER, 200).
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- the test helpers read MYSQL_TEST_DATABASE/REDIS_TEST_DB when loaded, after run.ts set them */
-const { startService, baseServiceEnv, connectedToDrachtio } = require('../test/support/service') as typeof import('../test/support/service');
+const { startService, connectedToDrachtio } = require('../test/support/service') as typeof import('../test/support/service');
 const { TestDb } = require('../test/support/test-db') as typeof import('../test/support/test-db');
 const { testRedisDb } = require('../test/support/test-redis') as typeof import('../test/support/test-redis');
 const { RedisSentinelBed } = require('../test/support/redis-sentinel-bed') as typeof import('../test/support/redis-sentinel-bed');
 /* eslint-enable @typescript-eslint/no-require-imports */
 import { cpuTimes } from './process-stats';
+import { benchServiceEnv, fixed } from './bench-processes';
 import { authScenario } from './scenarios';
 import { median, percentile, runLoad } from './sipp-load';
 
@@ -70,14 +71,9 @@ export async function runDurableBench(opts: DurableBenchOptions): Promise<Durabl
 async function measure(opts: DurableBenchOptions, redisPort: number, wait: boolean, localIp: string): Promise<DurableRun> {
   const { drachtio } = opts;
   const service = startService({
-    ...baseServiceEnv({ port: drachtio.port, secret: drachtio.secret }),
-    DRACHTIO_HOST: drachtio.host,
+    ...benchServiceEnv(drachtio),
     JAMBONES_REDIS_PORT: String(redisPort),
-    JAMBONES_LOGLEVEL: 'info',
     HTTP_PORT: '0',
-    REGISTRAR_RATE_LIMIT: '0',
-    REGISTRAR_EXPIRES_JITTER_PERCENT: '0',
-    REGISTRAR_NONCE_SECRET: 'bench',
     ...(wait ? { REGISTRAR_WAIT_REPLICAS: '1', REGISTRAR_WAIT_TIMEOUT_MS: '200' } : {}),
   });
   try {
@@ -109,7 +105,7 @@ function summary(runs: DurableRun[]): { medianCpuMsPerOp: number; latencyMs: Per
   };
 }
 
-const f = (n: number | undefined, digits = 3): string => (n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const f = fixed;
 
 /** The BENCHMARKS.md table row. */
 export function durableRow(d: (DurableResult & { date: string }) | undefined): string {

@@ -9,9 +9,8 @@
  * OPTIONS (200).
  */
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 /* eslint-disable @typescript-eslint/no-require-imports -- the test helpers read MYSQL_TEST_DATABASE/REDIS_TEST_DB when loaded, after run.ts set them */
-const { startService, baseServiceEnv, connectedToDrachtio } = require('../test/support/service') as typeof import('../test/support/service');
+const { startService, connectedToDrachtio } = require('../test/support/service') as typeof import('../test/support/service');
 const { TestDb } = require('../test/support/test-db') as typeof import('../test/support/test-db');
 const { createTestRedis } = require('../test/support/test-redis') as typeof import('../test/support/test-redis');
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -19,6 +18,7 @@ import { cpuTimes } from './process-stats';
 import { authScenario, optionsScenario, primeScenario, refreshOnlyScenario } from './scenarios';
 import { median, runLoad } from './sipp-load';
 import { breakdown, readProfile } from './profile-breakdown';
+import { benchServiceEnv, startHelper } from './bench-processes';
 import fs from 'node:fs';
 import os from 'node:os';
 
@@ -78,7 +78,7 @@ export async function runFloorComparison(opts: FloorComparisonOptions): Promise<
             // sipp binds port 5060 of its address when it can: a load from the address of an earlier one would
             // repeat its Contacts (a refresh, answered 200 where the scenario expects a 401), so each load has its own.
             const block = address++ % 250;
-            const ips = [1, 2, 3, 4].map((net) => `127.${net}.${Math.floor(block / 250)}.${(block % 250) + 1}`);
+            const ips = [1, 2, 3, 4].map((net) => `127.${net}.0.${block + 1}`);
             for (const measured of await measureSide(opts, app.pid, rate, ips)) {
               runs.push({ side, rate, run, ...measured });
               opts.log(`  ${rate}/s ${side} ${measured.exchange}: ${measured.ops} ok, ${measured.failures} failed, ${measured.cpuMsPerOp.toFixed(3)} ms CPU each`);
@@ -168,28 +168,13 @@ function tabulate(rates: number[], runs: SideRun[]): FloorComparison['table'] {
 
 interface App { pid: number; stop(): Promise<void> }
 
-async function startFloor(opts: FloorComparisonOptions): Promise<App> {
+function startFloor(opts: FloorComparisonOptions): Promise<App> {
   const { host, port, secret } = opts.drachtio;
-  const child = spawn(process.execPath, [path.join(__dirname, 'floor-app.js'), host, String(port), secret], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`floor app exited (${code})`)));
-    child.stdout?.once('data', () => resolve());
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { pid: child.pid as number, stop: () => { child.kill('SIGTERM'); return exited; } };
+  return startHelper('floor app', [path.join(__dirname, 'floor-app.js'), host, String(port), secret]);
 }
 
 async function startBenchService(opts: FloorComparisonOptions): Promise<App> {
-  const { host, port, secret } = opts.drachtio;
-  const service = startService({
-    ...baseServiceEnv({ port, secret }),
-    DRACHTIO_HOST: host,
-    JAMBONES_LOGLEVEL: 'info',
-    HTTP_PORT: '0',
-    REGISTRAR_RATE_LIMIT: '0',
-    REGISTRAR_EXPIRES_JITTER_PERCENT: '0',
-    REGISTRAR_NONCE_SECRET: 'bench',
-  }, { nodeArgs: opts.serviceNodeArgs });
+  const service = startService({ ...benchServiceEnv(opts.drachtio), HTTP_PORT: '0' }, { nodeArgs: opts.serviceNodeArgs });
   await service.waitForLog(connectedToDrachtio, 15000);
   await service.waitForLog((line) => line.msg === 'redis ready', 5000);
   service.captureLogs(false);

@@ -3,6 +3,7 @@
  * and as a ratio, at each rate of the run.
  */
 import { EXCHANGES, Exchange, FloorComparison, GOAL } from './floor-comparison';
+import { fixed } from './bench-processes';
 
 const NAMES: Record<Exchange, string> = {
   auth: 'Authenticated registration (REGISTER, 401, REGISTER, 200)',
@@ -10,7 +11,7 @@ const NAMES: Record<Exchange, string> = {
   options: 'OPTIONS (200)',
 };
 
-const f = (n: number, digits = 3): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const f = fixed;
 
 export function floorSection(floor: (FloorComparison & { date: string; bestCleanRate?: number }) | undefined): string {
   if (!floor) return '## Against the floor\n\nNot measured yet: `npm run bench` (or `node dist/bench/run.js --only floor`).\n\n';

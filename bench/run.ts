@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execSync, spawn } from 'node:child_process';
+import { execSync } from 'node:child_process';
 
 process.env.MYSQL_TEST_DATABASE ??= 'jambones_bench';
 process.env.REDIS_TEST_DB ??= '8';
@@ -15,7 +15,7 @@ process.env.REDIS_TEST_DB ??= '8';
 /* eslint-disable @typescript-eslint/no-require-imports -- the test helpers read the env above when loaded */
 const { createTestDatabase, dropTestDatabase, TestDb } = require('../test/support/test-db') as typeof import('../test/support/test-db');
 const { createTestRedis } = require('../test/support/test-redis') as typeof import('../test/support/test-redis');
-const { startService, baseServiceEnv, connectedToDrachtio, startCommandNodeArgs } = require('../test/support/service') as typeof import('../test/support/service');
+const { startService, connectedToDrachtio, startCommandNodeArgs } = require('../test/support/service') as typeof import('../test/support/service');
 /* eslint-enable @typescript-eslint/no-require-imports */
 import { runLoad, median, percentile, LoadResult } from './sipp-load';
 import { cpuTimes, memoryMb } from './process-stats';
@@ -25,6 +25,7 @@ import { runBindingsBench, BindingsResult } from './bindings-load';
 import { runDurableBench, DurableResult, durableRow, durableNotes } from './durable-load';
 import { runFloorComparison, FloorComparison } from './floor-comparison';
 import { floorSection } from './floor-report';
+import { benchServiceEnv, fixed, startHelper } from './bench-processes';
 
 const REALM = 'bench.example.com';
 const USERS = Array.from({ length: 2000 }, (_, i) => [`user${i}`, REALM]);
@@ -129,13 +130,9 @@ async function main(): Promise<void> {
  */
 async function startStandInProcess(secret: string): Promise<{ adminPort: number; sipPort: number; pid: number; stop(): Promise<void> }> {
   const main = path.join(__dirname, '..', 'test', 'support', 'drachtio', 'main.js');
-  const child = spawn(process.execPath, [main, '--secret', secret], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const ports = await new Promise<{ adminPort: number; sipPort: number }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`drachtio stand-in exited (${code})`)));
-    child.stdout?.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()) as { adminPort: number; sipPort: number }));
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { ...ports, pid: child.pid as number, stop: () => { child.kill('SIGTERM'); return exited; } };
+  const standIn = await startHelper('drachtio stand-in', [main, '--secret', secret]);
+  const ports = JSON.parse(standIn.firstOutput) as { adminPort: number; sipPort: number };
+  return { ...ports, pid: standIn.pid, stop: standIn.stop };
 }
 
 /** The last report, whose figures stand for the phases left out with --only. */
@@ -151,7 +148,7 @@ type RegistrarFigures = Pick<Report, 'auth' | 'refresh' | 'options' | 'memory'>;
 
 /** Phases 1-3: authenticated registrations, fast-path refreshes and OPTIONS against one service. */
 async function registrarPhase(drachtio: Drachtio, redis: ReturnType<typeof createTestRedis>, cpuProfileDir?: string): Promise<RegistrarFigures> {
-  const { host: dHost, port: dPort, secret: dSecret, sipTarget } = drachtio;
+  const { sipTarget } = drachtio;
   const db = await TestDb.connect();
   await db.truncateAll();
   const hook = await startFastHook();
@@ -159,14 +156,7 @@ async function registrarPhase(drachtio: Drachtio, redis: ReturnType<typeof creat
   await db.close();
   await redis.flushdb();
 
-  const service = startService({
-    ...baseServiceEnv({ port: Number(dPort), secret: dSecret }),
-    DRACHTIO_HOST: dHost,
-    JAMBONES_LOGLEVEL: process.env.BENCH_LOGLEVEL ?? 'info',
-    REGISTRAR_RATE_LIMIT: '0',
-    REGISTRAR_EXPIRES_JITTER_PERCENT: '0',
-    REGISTRAR_NONCE_SECRET: 'bench',
-  }, { nodeArgs: [
+  const service = startService(benchServiceEnv(drachtio), { nodeArgs: [
     ...(cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir, '--cpu-prof-name', 'registrar.cpuprofile'] : []),
     ...(process.env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
   ] });
@@ -311,13 +301,8 @@ server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address()
 `;
 
 async function startFastHook(): Promise<{ port: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['-e', FAST_HOOK_SOURCE], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`bench hook exited (${code})`)));
-    child.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { port, stop: () => { child.kill(); return exited; } };
+  const hook = await startHelper('bench hook', ['-e', FAST_HOOK_SOURCE]);
+  return { port: Number(hook.firstOutput.trim()), stop: hook.stop };
 }
 
 function log(line: string): void {
@@ -344,7 +329,7 @@ type Report = {
   floor?: FloorComparison & { date: string; bestCleanRate?: number };
 };
 
-const f = (n: number | undefined, digits = 3): string => (n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const f = fixed;
 
 /** latencyMs of every `register outcome` line in a stretch of the service's stdout. */
 function registerLatencies(stdout: string): number[] {
