@@ -11,6 +11,7 @@
  */
 import type Redis from 'ioredis';
 import { DependencyUnavailable } from '../ops/outage';
+import { coalesceWritesPerTick } from './redis-client';
 
 export interface DurableWritesOptions {
   /** Replicas that must hold a write before it is acknowledged (>= 1). */
@@ -52,6 +53,8 @@ export class DurableWrites {
 export function createDurableWrites(redis: Redis, opts: { replicas: number; timeoutMs: number }): DurableWrites | undefined {
   if (opts.replicas <= 0) return undefined;
   const connection = redis.duplicate();
+  // duplicate() copies the options, not the per-tick write coalescing the main client was given
+  coalesceWritesPerTick(connection);
   // Its outages are the main client's, which logs them; REGISTERs learn of them from their own commands.
   connection.on('error', () => undefined);
   return new DurableWrites(connection, opts);
